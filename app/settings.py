@@ -1,0 +1,21 @@
+"""Settings of the whole app, read from NNP_* environment variables."""
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """One object for every setting; tests build their own."""
+
+    model_config = SettingsConfigDict(env_prefix="NNP_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    data_dir: Path = Path("data")
+    device: str = Field(default="auto", description="auto, cpu, cuda, cuda:N or mps")
+    max_layers: int = Field(default=64, ge=1)
+    max_params: int = Field(default=20_000_000, ge=1)
+    max_kernel_size: int = Field(default=11, ge=1)
+    max_nesting: int = Field(default=4, ge=1)
