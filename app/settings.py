@@ -1,9 +1,13 @@
 """Settings of the whole app, read from NNP_* environment variables."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from app.nn.limits import SpecLimits
 
 
 class Settings(BaseSettings):
@@ -19,3 +23,14 @@ class Settings(BaseSettings):
     max_params: int = Field(default=20_000_000, ge=1)
     max_kernel_size: int = Field(default=11, ge=1)
     max_nesting: int = Field(default=4, ge=1)
+
+    def spec_limits(self) -> "SpecLimits":
+        """The model-size limits for app.nn."""
+        from app.nn.limits import SpecLimits  # noqa: PLC0415 (keeps settings import-light)
+
+        return SpecLimits(
+            max_layers=self.max_layers,
+            max_params=self.max_params,
+            max_kernel_size=self.max_kernel_size,
+            max_nesting=self.max_nesting,
+        )

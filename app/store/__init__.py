@@ -1,0 +1,43 @@
+"""Persistence: SQLite records of models, runs and events; safetensors checkpoints."""
+
+from app.store.checkpoints import (
+    Checkpoint,
+    CheckpointError,
+    checkpoint_dir,
+    load_checkpoint,
+    save_checkpoint,
+)
+from app.store.db import (
+    ACTIVE_STATUSES,
+    DB_FILENAME,
+    FINISHED_STATUSES,
+    SCHEMA_VERSION,
+    ConflictError,
+    ModelRecord,
+    NotFoundError,
+    RunRecord,
+    RunStatus,
+    Store,
+    StoreError,
+    new_id,
+)
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "DB_FILENAME",
+    "FINISHED_STATUSES",
+    "SCHEMA_VERSION",
+    "Checkpoint",
+    "CheckpointError",
+    "ConflictError",
+    "ModelRecord",
+    "NotFoundError",
+    "RunRecord",
+    "RunStatus",
+    "Store",
+    "StoreError",
+    "checkpoint_dir",
+    "load_checkpoint",
+    "new_id",
+    "save_checkpoint",
+]
