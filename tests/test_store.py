@@ -402,17 +402,18 @@ def test_checkpoint_preserves_odd_values(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_checkpoint_from_and_to_cuda(tmp_path: Path) -> None:
-    model = make_model().cuda()
+    model = nn.Linear(8, 4).cuda()
     optimizer = torch.optim.Adam(model.parameters())
-    train_step(model.cpu(), optimizer, 0)
-    model.cuda()
+    torch.autograd.backward(model(torch.randn(2, 8, device="cuda")).sum())
+    optimizer.step()
     path = tmp_path / "cuda.safetensors"
     save_checkpoint(path, model.state_dict(), optimizer.state_dict(), {})
     checkpoint = load_checkpoint(path, device="cuda")
     for key, value in model.state_dict().items():
-        assert checkpoint.model_state[key].is_cuda and torch.equal(
-            checkpoint.model_state[key], value
-        )
+        loaded = checkpoint.model_state[key]
+        assert loaded.is_cuda and torch.equal(loaded, value)
+    assert checkpoint.optimizer_state is not None
+    optimizer.load_state_dict(checkpoint.optimizer_state)
 
 
 def test_failed_write_keeps_previous_checkpoint(
