@@ -1,0 +1,5 @@
+"""The event bus between the training worker thread and websocket viewers."""
+
+from app.events.bus import EventBus, Subscription
+
+__all__ = ["EventBus", "Subscription"]

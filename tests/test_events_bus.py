@@ -1,0 +1,60 @@
+"""The event bus: publishers never wait, slow viewers stay bounded, key events are never dropped."""
+
+import asyncio
+import threading
+import time
+
+from app.events import EventBus
+
+
+def test_viewer_gets_events_in_order_from_another_thread() -> None:
+    async def scenario() -> list[int]:
+        bus = EventBus(asyncio.get_running_loop())
+        async with bus.subscribe("run") as subscription:
+            thread = threading.Thread(
+                target=lambda: [bus.publish("run", {"seq": i, "type": "step"}) for i in range(50)]
+            )
+            thread.start()
+            thread.join()
+            return [(await subscription.get())["seq"] for _ in range(50)]
+
+    assert asyncio.run(scenario()) == list(range(50))
+
+
+def test_stalled_viewer_is_bounded_and_keeps_every_key_event() -> None:
+    async def scenario() -> None:
+        bus = EventBus(asyncio.get_running_loop(), max_points=100)
+        async with bus.subscribe("run") as stalled:
+            started = time.perf_counter()
+            for seq in range(20_000):
+                kind = "epoch" if seq % 1000 == 999 else "step"
+                bus.publish("run", {"seq": seq, "type": kind})
+                if seq % 500 == 0:
+                    bus.publish("run", {"seq": seq, "type": "feature_maps", "frame": seq})
+            bus.publish("run", {"seq": 20_000, "type": "done"})
+            publishing = time.perf_counter() - started
+            await asyncio.sleep(0)  # let the loop deliver
+            assert stalled.pending() <= 100 + 20 + 1 + 1
+            events = [await stalled.get() for _ in range(stalled.pending())]
+        kinds = [event["type"] for event in events]
+        assert kinds.count("epoch") == 20
+        assert kinds.count("done") == 1
+        assert kinds.count("feature_maps") == 1
+        assert [e for e in events if e["type"] == "feature_maps"][0]["frame"] == 19_500
+        steps = [event["seq"] for event in events if event["type"] == "step"]
+        assert steps == sorted(steps)
+        assert steps[-1] == 19_998  # the newest points survive, the oldest were dropped
+        assert publishing < 2.0  # publishing never waits on the viewer
+
+    asyncio.run(scenario())
+
+
+def test_unsubscribed_runs_cost_nothing_and_subscriptions_end() -> None:
+    async def scenario() -> None:
+        bus = EventBus(asyncio.get_running_loop())
+        bus.publish("nobody", {"seq": 0, "type": "step"})
+        async with bus.subscribe("run"), bus.subscribe("run"):
+            assert bus.viewers("run") == 2
+        assert bus.viewers("run") == 0
+
+    asyncio.run(scenario())
