@@ -40,7 +40,7 @@ def test_stalled_viewer_is_bounded_and_keeps_every_key_event() -> None:
         assert kinds.count("epoch") == 20
         assert kinds.count("done") == 1
         assert kinds.count("feature_maps") == 1
-        assert [e for e in events if e["type"] == "feature_maps"][0]["frame"] == 19_500
+        assert next(e for e in events if e["type"] == "feature_maps")["frame"] == 19_500
         steps = [event["seq"] for event in events if event["type"] == "step"]
         assert steps == sorted(steps)
         assert steps[-1] == 19_998  # the newest points survive, the oldest were dropped
