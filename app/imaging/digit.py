@@ -1,0 +1,130 @@
+"""Turn a drawing of any size into a 28×28 digit prepared the way MNIST's digits were.
+
+MNIST's digits have white ink (1) on black (0), the ink's bounding box scaled to fit 20×20 with
+its aspect ratio kept, and the centre of mass at pixel (14, 14) of the 28×28 field (measured on
+the 10000 test digits: mean (13.99, 14.01), every one within half a pixel, so an integer shift).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from PIL import Image
+
+from app.imaging.errors import ImageError
+
+MNIST_SIDE = 28
+DIGIT_BOX = 20
+MNIST_CENTRE = 14.0
+NOISE_LEVEL = 0.1  # ink fainter than this, once the background is removed, is noise
+RESAMPLING = Image.Resampling.LANCZOS
+
+FloatImage = npt.NDArray[np.float32]
+
+
+def prepare_digit(gray: npt.NDArray[np.generic]) -> FloatImage:
+    """Any-size grayscale (H, W) in 0..1, either polarity → float32 (28, 28), white ink on black.
+
+    A blank image (nothing above the noise level) gives all zeros rather than an error.
+    """
+    ink = _ink(_validated(gray))  # (H, W), 0 background .. 1 full ink
+    inked_rows = np.flatnonzero(ink.max(axis=1) > 0)
+    if inked_rows.size == 0:
+        return np.zeros((MNIST_SIDE, MNIST_SIDE), dtype=np.float32)
+    inked_columns = np.flatnonzero(ink.max(axis=0) > 0)
+    crop = ink[
+        inked_rows[0] : inked_rows[-1] + 1, inked_columns[0] : inked_columns[-1] + 1
+    ]  # (h, w): the ink's bounding box
+    return _paste_centred(_fit_box(crop))
+
+
+def prepare_input(
+    image: npt.NDArray[np.generic], mean: float, std: float, *, prepare: bool = True
+) -> torch.Tensor:
+    """A model's input (1, 1, 28, 28) normalised with `mean` and `std`.
+
+    With `prepare` (the default) the image goes through `prepare_digit` first; without it the
+    image must already be a 28×28 MNIST-style digit in 0..1.
+    """
+    if not (math.isfinite(mean) and math.isfinite(std) and std > 0):
+        raise ValueError(f"mean and std must be finite with std > 0; got {mean}, {std}")
+    if prepare:
+        digit = prepare_digit(image)
+    else:
+        digit = _validated(image)
+        if digit.shape != (MNIST_SIDE, MNIST_SIDE):
+            raise ImageError(f"pixels are {_shape(digit)}; expected 28×28")
+    normalised = (digit - np.float32(mean)) / np.float32(std)  # (28, 28)
+    return torch.from_numpy(normalised.astype(np.float32)).reshape(1, 1, MNIST_SIDE, MNIST_SIDE)
+
+
+def _validated(gray: object) -> FloatImage:
+    """The image as float32 (H, W), or ImageError if it is not a finite 2-D array in 0..1."""
+    if not isinstance(gray, np.ndarray):
+        raise ImageError(f"image must be a numpy array, not {type(gray).__name__}")
+    if gray.ndim != 2 or gray.size == 0:
+        raise ImageError(f"image must be a non-empty 2-D (H, W) array; got shape {gray.shape}")
+    if gray.dtype.kind not in "biuf":
+        raise ImageError(f"image must hold real numbers; got dtype {gray.dtype}")
+    if gray.dtype.kind == "f" and not np.isfinite(gray).all():
+        raise ImageError("image contains NaN or infinite values")
+    low, high = float(gray.min()), float(gray.max())
+    if low < 0.0 or high > 1.0:
+        raise ImageError(f"image values must be in 0..1; got {low:g}..{high:g}")
+    return gray.astype(np.float32, copy=False)  # safe: every value is in 0..1
+
+
+def _ink(image: FloatImage) -> FloatImage:
+    """White-on-black ink (H, W) in 0..1: background removed, faint noise zeroed, peak 1.
+
+    The background is the median of the outermost pixels; the ink is the minority, so a light
+    background means dark ink and the image is inverted.
+    """
+    border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+    background = float(np.median(border))
+    if background > 0.5:
+        image = 1.0 - image
+        background = 1.0 - background
+    ink: FloatImage = np.maximum(image - background, np.float32(0.0))  # (H, W)
+    peak = float(ink.max())
+    if peak <= NOISE_LEVEL * (1.0 - background):
+        return np.zeros(image.shape, dtype=np.float32)
+    ink[ink < NOISE_LEVEL * (1.0 - background)] = 0.0
+    ink /= np.float32(peak)
+    return ink
+
+
+def _fit_box(crop: FloatImage) -> FloatImage:
+    """Resize (h, w) so its longer side is 20, keeping the aspect ratio → (h', w') in 0..1."""
+    height, width = crop.shape
+    scale = DIGIT_BOX / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))  # Pillow: (w, h)
+    if size == (width, height):
+        return crop
+    resized = Image.fromarray(crop).resize(size, RESAMPLING)  # mode "F": no 8-bit rounding
+    patch: FloatImage = np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)  # (h', w')
+    return patch
+
+
+def _paste_centred(patch: FloatImage) -> FloatImage:
+    """Paste (h, w) ≤ 20×20 into 28×28 with its centre of mass at (14, 14), kept inside."""
+    height, width = patch.shape
+    mass = float(patch.sum())
+    if mass > 0:
+        centre_row = float(patch.sum(axis=1) @ np.arange(height)) / mass
+        centre_column = float(patch.sum(axis=0) @ np.arange(width)) / mass
+    else:
+        centre_row, centre_column = (height - 1) / 2, (width - 1) / 2
+    top = min(max(math.floor(MNIST_CENTRE - centre_row + 0.5), 0), MNIST_SIDE - height)
+    left = min(max(math.floor(MNIST_CENTRE - centre_column + 0.5), 0), MNIST_SIDE - width)
+    digit = np.zeros((MNIST_SIDE, MNIST_SIDE), dtype=np.float32)
+    digit[top : top + height, left : left + width] = patch
+    return digit
+
+
+def _shape(array: npt.NDArray[np.generic]) -> str:
+    """A shape as '28×27'."""
+    return "×".join(str(side) for side in array.shape)
