@@ -1,5 +1,7 @@
 """The FastAPI application factory; nothing heavy happens at import time."""
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -7,14 +9,24 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from app import __version__
-from app.api import health, layers, models, pages
+from app.api import health, layers, models, pages, runs, ws
 from app.api.errors import install_error_handlers
+from app.events import EventBus
+from app.inference import Predictor
 from app.settings import Settings
 from app.store import Store
+from app.training import RunManager
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Browser libraries installed from npm (package.json + package-lock.json, `npm ci`), served
+# offline under /vendor/<name>; never from a CDN.
+VENDOR = {"uplot": ROOT / "node_modules" / "uplot" / "dist"}
+
+logger = logging.getLogger(__name__)
 
 DESCRIPTION = """Build PyTorch networks from JSON layer specs, train them on MNIST, and watch them
 learn. Every capability of the browser playground is here as REST, and live runs stream over
@@ -29,8 +41,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         with Store(settings.data_dir) as store:
-            app.state.store = store
-            yield
+            bus = EventBus(asyncio.get_running_loop())
+            manager = RunManager(store, settings)
+            manager.add_listener(bus.publish)
+            await run_in_threadpool(manager.start)
+            app.state.store, app.state.bus, app.state.manager = store, bus, manager
+            app.state.predictor = Predictor(manager)
+            try:
+                yield
+            finally:
+                await run_in_threadpool(manager.close)
 
     app = FastAPI(
         title="NN Playground", version=__version__, description=DESCRIPTION, lifespan=lifespan
@@ -38,7 +58,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=ROOT / "templates")
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+    for name, directory in VENDOR.items():
+        if not directory.is_dir():
+            logger.warning("%s is missing: run `npm ci` in %s for the charts", directory, ROOT)
+        app.mount(f"/vendor/{name}", StaticFiles(directory=directory, check_dir=False), name=name)
     install_error_handlers(app)
-    for router in (health.router, layers.router, models.router, pages.router):
+    for router in (
+        health.router,
+        layers.router,
+        models.router,
+        runs.router,
+        ws.router,
+        pages.router,
+    ):
         app.include_router(router)
     return app

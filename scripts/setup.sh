@@ -30,10 +30,31 @@ extras=""
 stamp="$venv/.installed-$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)${extras}"
 if [[ ! -f "$stamp" ]]; then
     echo "setup: installing Python packages (torch pinned by constraints.txt)"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".${extras}"
+    # (grep hides pip's notes about unused local index folders some machines configure)
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -c constraints.txt \
+        -e ".${extras}" 2> >(grep -v "is neither a file nor a directory" >&2)
     rm -f "$venv"/.installed-*
     touch "$stamp"
     [[ -z "$extras" ]] || touch "${stamp%"$extras"}"
+fi
+
+if [[ -f package-lock.json ]]; then
+    # Front-end libraries come from npm, pinned by the lockfile; never from a CDN.
+    if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+        command -v npm >/dev/null 2>&1 || { echo "NN Playground needs node and npm on PATH" >&2; exit 1; }
+        echo "setup: installing front-end packages (npm ci)"
+        npm ci --no-audit --no-fund --loglevel=error
+    fi
+fi
+
+if [[ "$purpose" == test && ! -x /usr/bin/chromium ]]; then
+    # The browser tests drive Debian's Chromium; Playwright cannot download its own here.
+    echo "setup: installing chromium for the browser tests"
+    if [[ $(id -u) -eq 0 ]]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+    else
+        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+    fi
 fi
 
 "$venv/bin/python" -m app.data.fetch

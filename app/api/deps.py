@@ -4,8 +4,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from app.inference import Predictor
 from app.settings import Settings
 from app.store import Store
+from app.training import RunManager
 
 
 def get_settings(request: Request) -> Settings:
@@ -22,3 +24,19 @@ def get_store(request: Request) -> Store:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
+
+
+def get_manager(request: Request) -> RunManager:
+    """The run manager that owns the training workers."""
+    manager: RunManager = request.app.state.manager
+    return manager
+
+
+def get_predictor(request: Request) -> Predictor:
+    """The predictor that serves drawn digits from runs' latest weights."""
+    predictor: Predictor = request.app.state.predictor
+    return predictor
+
+
+ManagerDep = Annotated[RunManager, Depends(get_manager)]
+PredictorDep = Annotated[Predictor, Depends(get_predictor)]

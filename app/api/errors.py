@@ -5,8 +5,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from app.imaging import ImageError
+from app.inference import NoWeightsError
 from app.nn import SpecError
 from app.store import ConflictError, NotFoundError
+from app.training import ConfigError
 
 
 def spec_error_detail(error: SpecError, prefix: tuple[str, ...] = ("body", "spec")) -> list[Any]:
@@ -41,6 +44,27 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotFoundError)
     async def not_found(request: Request, error: NotFoundError) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, status_code=404)
+
+    @app.exception_handler(ImageError)
+    async def bad_image(request: Request, error: ImageError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=413 if error.too_large else 422)
+
+    @app.exception_handler(ConfigError)
+    async def bad_config(request: Request, error: ConfigError) -> JSONResponse:
+        detail = [
+            {
+                "loc": ["body", "config", *field.split(".")],
+                "msg": f"{field}: {message}",
+                "type": "config_error",
+                "field": field,
+            }
+            for field, message in error.issues
+        ]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(NoWeightsError)
+    async def no_weights(request: Request, error: NoWeightsError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=409)
 
     @app.exception_handler(ConflictError)
     async def conflict(request: Request, error: ConflictError) -> JSONResponse:

@@ -1,0 +1,59 @@
+"""What a client sends to be predicted: 28×28 pixels or a canvas image as a data URL."""
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, Field, model_validator
+
+from app.imaging import ImageError, decode_data_url, pixels_from_list, prepare_digit
+
+MAX_IMAGE_CHARS = 3_000_000  # a data URL of a 1024×1024 PNG fits
+
+
+class PredictRequest(BaseModel):
+    """Exactly one of `pixels` (28×28 numbers in 0..1, white ink on black) or `image`."""
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {"image": "data:image/png;base64,iVBORw0KGgo..."},
+                {"pixels": [[0.0] * 28] * 28},
+            ]
+        }
+    }
+
+    pixels: list[Any] | None = Field(
+        default=None, max_length=784, description="28 rows of 28 numbers in 0..1, or 784 numbers"
+    )
+    image: str | None = Field(
+        default=None,
+        max_length=MAX_IMAGE_CHARS,
+        description="data:image/png;base64,… of any size up to 1024×1024, either polarity",
+    )
+    prepare: bool = Field(
+        default=True,
+        description="centre the digit as MNIST does (crop, fit 20×20, centre of mass at 14, 14)",
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "PredictRequest":
+        if (self.pixels is None) == (self.image is None):
+            raise ValueError("send exactly one of 'pixels' or 'image'")
+        return self
+
+
+def prepared_digit(request: PredictRequest) -> npt.NDArray[np.float32]:
+    """The 28×28 digit the model will see; raises ImageError (413/422) for bad input."""
+    gray = (
+        pixels_from_list(request.pixels)
+        if request.pixels is not None
+        else decode_data_url(request.image or "")
+    )
+    if request.prepare:
+        return prepare_digit(gray)
+    if gray.shape != (28, 28):
+        raise ImageError(
+            f"with prepare off the image must be 28×28, not {gray.shape[1]}×{gray.shape[0]}"
+        )
+    return gray

@@ -1,0 +1,122 @@
+"""The public view of a run: its record plus progress, queue position and ETA."""
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from app.store import RunRecord, RunStatus, Store
+from app.training import parse_config
+
+MNIST_TRAIN_SIZE = 50_000
+
+
+class RunPublic(BaseModel):
+    """A run as the API shows it."""
+
+    id: str
+    model_id: str
+    model_name: str | None
+    status: str
+    config: dict[str, Any]
+    error: str | None
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    epoch: int
+    step: int
+    total_steps: int
+    progress: float  # 0..1
+    best_val_accuracy: float | None
+    test_accuracy: float | None
+    queue_position: int | None  # 1 = next to start; None unless queued
+    eta_s: float | None  # seconds until the run ends, while it is queued or trains
+    latest: dict[str, Any] | None  # the newest step point and epoch summary
+
+
+class RunCreated(BaseModel):
+    """The answer to creating a run."""
+
+    id: str
+    status: str
+    queue_position: int | None
+
+
+def total_steps(record: RunRecord) -> int:
+    """How many steps the run takes in all."""
+    return parse_config(record.config).total_steps(MNIST_TRAIN_SIZE)
+
+
+def run_view(store: Store, record: RunRecord) -> RunPublic:
+    """Everything a client needs to show one run."""
+    latest = _latest(store, record)
+    step = max(record.step, int(latest.get("step", {}).get("step", 0)))
+    steps = total_steps(record)
+    queue = _queue(store)
+    position = queue.index(record.id) + 1 if record.id in queue else None
+    model = store.get_model(record.model_id)
+    return RunPublic(
+        id=record.id,
+        model_id=record.model_id,
+        model_name=model.name if model else None,
+        status=str(record.status),
+        config=record.config,
+        error=record.error,
+        created_at=record.created_at,
+        started_at=record.started_at,
+        finished_at=record.finished_at,
+        epoch=max(record.epoch, int(latest.get("step", {}).get("epoch", 0))),
+        step=step,
+        total_steps=steps,
+        progress=1.0 if record.status == RunStatus.COMPLETED else min(1.0, step / steps),
+        best_val_accuracy=record.best_val_accuracy,
+        test_accuracy=record.test_accuracy,
+        queue_position=position,
+        eta_s=_eta(store, record, step, steps, position, queue),
+        latest=latest or None,
+    )
+
+
+def _latest(store: Store, record: RunRecord) -> dict[str, Any]:
+    recent = store.events_since(record.id, record.last_seq - 200, types=["step", "epoch"])
+    latest: dict[str, Any] = {}
+    for event in recent:
+        latest[event["type"]] = event
+    return latest
+
+
+def _queue(store: Store) -> list[str]:
+    return [run.id for run in store.list_runs(statuses=[RunStatus.QUEUED])]
+
+
+def _steps_per_s(store: Store, record: RunRecord) -> float | None:
+    point = _latest(store, record).get("step")
+    if not point or not point.get("samples_per_s"):
+        return None
+    return float(point["samples_per_s"]) / int(record.config.get("batch_size", 64))
+
+
+def _eta(
+    store: Store,
+    record: RunRecord,
+    step: int,
+    steps: int,
+    position: int | None,
+    queue: list[str],
+) -> float | None:
+    """Remaining time at the current pace; for a queued run, the time the runs ahead need too."""
+    if record.status == RunStatus.RUNNING:
+        pace = _steps_per_s(store, record)
+        return None if pace is None else round((steps - step) / pace, 1)
+    if record.status != RunStatus.QUEUED or position is None:
+        return None
+    running = store.list_runs(statuses=[RunStatus.RUNNING, RunStatus.PAUSED])
+    if not running:
+        return None
+    current = running[0]
+    pace = _steps_per_s(store, current)
+    if pace is None:
+        return None
+    ahead = [store.get_run(run_id) for run_id in queue[: position - 1]]
+    work = total_steps(current) - current.step + steps
+    work += sum(total_steps(run) for run in ahead if run is not None)
+    return round(work / pace, 1)

@@ -1,0 +1,154 @@
+"""Websockets: a run's events (stored history, then live), and live predictions while drawing.
+
+Every message is a JSON text frame. `/ws/runs/{id}` sends the run's events exactly as stored
+(`{"seq", "type", ...}`: status, step, epoch, feature_maps, done), history first. Clients may
+send `{"type": "ping"}` (answered with `{"type": "pong"}`); anything else gets
+`{"type": "error", "detail": ...}` and the socket stays open.
+"""
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from app.api.predict_input import PredictRequest, prepared_digit
+from app.events import EventBus
+from app.imaging import ImageError
+from app.inference import NoWeightsError, Predictor
+from app.store import NotFoundError, Store
+from app.training import RunManager
+
+router = APIRouter()
+
+
+def _error(detail: str) -> str:
+    return json.dumps({"type": "error", "detail": detail})
+
+
+@router.websocket("/ws/runs/{run_id}")
+async def run_events(websocket: WebSocket, run_id: str, since: int = -1) -> None:
+    """The run's events after `since` from the store, then its live events as they happen."""
+    store: Store = websocket.app.state.store
+    bus: EventBus = websocket.app.state.bus
+    manager: RunManager = websocket.app.state.manager
+    await websocket.accept()
+    if await run_in_threadpool(store.get_run, run_id) is None:
+        await websocket.send_text(_error(f"no run with id '{run_id}'"))
+        await websocket.close(code=4404)
+        return
+    async with bus.subscribe(run_id) as subscription:
+        history = await run_in_threadpool(store.events_since, run_id, since)
+        last = since
+        for event in history:
+            await websocket.send_text(json.dumps(event))
+            last = max(last, int(event["seq"]))
+        frame = manager.latest_feature_maps(run_id)
+        if frame is not None and frame["seq"] > since:
+            await websocket.send_text(json.dumps(frame))
+
+        async def forward() -> None:
+            nonlocal last
+            while True:
+                event = await subscription.get()
+                if event["seq"] <= last and event["type"] != "feature_maps":
+                    continue  # already sent from the history
+                last = max(last, int(event["seq"]))
+                await websocket.send_text(json.dumps(event))
+
+        await _serve_until_closed(websocket, forward(), _answer_pings)
+
+
+async def _answer_pings(websocket: WebSocket, message: str) -> None:
+    try:
+        data = json.loads(message)
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and data.get("type") == "ping":
+        await websocket.send_text(json.dumps({"type": "pong"}))
+    else:
+        await websocket.send_text(_error('this socket only understands {"type": "ping"}'))
+
+
+async def _serve_until_closed(websocket: WebSocket, sender: Any, on_message: Any) -> None:
+    """Run `sender` while reading client messages; stop both when the client goes away."""
+    sending = asyncio.create_task(sender)
+    try:
+        while True:
+            reading = asyncio.create_task(websocket.receive_text())
+            done, _ = await asyncio.wait({reading, sending}, return_when=asyncio.FIRST_COMPLETED)
+            if sending in done:
+                reading.cancel()
+                sending.result()  # re-raise what ended the sender
+                return
+            try:
+                message = reading.result()
+            except (WebSocketDisconnect, RuntimeError, KeyError):
+                return  # KeyError: a binary frame reached receive_text
+            await on_message(websocket, message)
+    except WebSocketDisconnect:
+        return
+    finally:
+        sending.cancel()
+        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+            await sending
+
+
+@router.websocket("/ws/predict")
+async def live_predictions(websocket: WebSocket) -> None:
+    """Predict each drawing the client sends; a burst of drawings coalesces to the newest."""
+    predictor: Predictor = websocket.app.state.predictor
+    await websocket.accept()
+    newest: dict[str, Any] | None = None
+    arrived = asyncio.Event()
+
+    async def answer() -> None:
+        nonlocal newest
+        while True:
+            await arrived.wait()
+            arrived.clear()
+            request, newest = newest, None
+            if request is not None:
+                await websocket.send_text(json.dumps(await _predict(predictor, request)))
+
+    async def take(websocket: WebSocket, message: str) -> None:
+        nonlocal newest
+        try:
+            data = json.loads(message)
+        except ValueError:
+            await websocket.send_text(_error("messages are JSON objects"))
+            return
+        if not isinstance(data, dict):
+            await websocket.send_text(_error("messages are JSON objects"))
+            return
+        newest = data
+        arrived.set()
+
+    await _serve_until_closed(websocket, answer(), take)
+
+
+async def _predict(predictor: Predictor, data: dict[str, Any]) -> dict[str, Any]:
+    return await run_in_threadpool(_predict_now, predictor, data)
+
+
+def _predict_now(predictor: Predictor, data: dict[str, Any]) -> dict[str, Any]:
+    """Decode, prepare and classify one drawing (in a worker thread: it is CPU work)."""
+    run_id = data.get("run_id")
+    if not isinstance(run_id, str) or not run_id:
+        return {"type": "error", "detail": "run_id: which run's model should answer"}
+    activations = data.get("activations", False) is True
+    try:
+        request = PredictRequest.model_validate(
+            {key: data[key] for key in ("pixels", "image", "prepare") if key in data}
+        )
+        prediction = predictor.predict(run_id, prepared_digit(request), activations)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "message"
+        return {"type": "error", "run_id": run_id, "detail": f"{where}: {first['msg']}"}
+    except (ImageError, NoWeightsError, NotFoundError) as error:
+        return {"type": "error", "run_id": run_id, "detail": str(error)}
+    return {"type": "prediction", "run_id": run_id, **prediction.to_dict()}
