@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from app import __version__
 from app.api import health, layers, models, pages, runs, ws
 from app.api.errors import install_error_handlers
+from app.api.limits import BodySizeLimit
 from app.events import EventBus
 from app.inference import Predictor
 from app.settings import Settings
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not directory.is_dir():
             logger.warning("%s is missing: run `npm ci` in %s for the charts", directory, ROOT)
         app.mount(f"/vendor/{name}", StaticFiles(directory=directory, check_dir=False), name=name)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
     for router in (
         health.router,

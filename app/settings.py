@@ -19,6 +19,18 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     data_dir: Path = Path("data")
     device: str = Field(default="auto", description="auto, cpu, cuda, cuda:N or mps")
+    device_concurrency: int = Field(
+        default=1, ge=1, le=16, description="runs trained at the same time on one device"
+    )
+    torch_threads: int = Field(
+        default=0, ge=0, le=256, description="CPU threads for PyTorch; 0: all cores but one"
+    )
+    max_body_bytes: int = Field(
+        default=4_000_000, ge=1024, description="largest request body; larger ones get 413"
+    )
+    max_active_runs_per_client: int = Field(
+        default=5, ge=1, description="queued + running runs one client may have; more get 429"
+    )
     max_layers: int = Field(default=64, ge=1)
     max_params: int = Field(default=20_000_000, ge=1)
     max_kernel_size: int = Field(default=11, ge=1)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from app.data import ensure_mnist
+from app.data import Mnist, ensure_mnist, load_mnist
 from app.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -17,4 +17,19 @@ def mnist_data_dir() -> Path:
     if not data_dir.is_absolute():
         data_dir = REPO_ROOT / data_dir
     ensure_mnist(data_dir)  # only checks the hash: set-up has already fetched and converted
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def mnist(mnist_data_dir: Path) -> Mnist:
+    """MNIST loaded once for the whole session (training tests share it, read-only)."""
+    return load_mnist(mnist_data_dir)
+
+
+@pytest.fixture
+def app_data_dir(tmp_path: Path, mnist_data_dir: Path) -> Path:
+    """A fresh data directory for one app, sharing the verified MNIST cache by a link."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "mnist.safetensors").symlink_to(mnist_data_dir / "mnist.safetensors")
     return data_dir

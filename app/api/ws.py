@@ -99,7 +99,12 @@ async def _serve_until_closed(websocket: WebSocket, sender: Any, on_message: Any
 
 @router.websocket("/ws/predict")
 async def live_predictions(websocket: WebSocket) -> None:
-    """Predict each drawing the client sends; a burst of drawings coalesces to the newest."""
+    """Predict each drawing the client sends; a burst of drawings coalesces to the newest.
+
+    Send `{"run_id", "pixels" | "image", "activations"?: bool, "id"?: str | int}`; the answer is
+    `{"type": "prediction", "run_id", "id", "prediction", "probabilities", "input", ...}` or
+    `{"type": "error", "detail"}`.
+    """
     predictor: Predictor = websocket.app.state.predictor
     await websocket.accept()
     newest: dict[str, Any] | None = None
@@ -131,7 +136,10 @@ async def live_predictions(websocket: WebSocket) -> None:
 
 
 async def _predict(predictor: Predictor, data: dict[str, Any]) -> dict[str, Any]:
-    return await run_in_threadpool(_predict_now, predictor, data)
+    answer = await run_in_threadpool(_predict_now, predictor, data)
+    if isinstance(data.get("id"), str | int):
+        answer["id"] = data["id"]  # lets the client match answers to its drawings
+    return answer
 
 
 def _predict_now(predictor: Predictor, data: dict[str, Any]) -> dict[str, Any]:
