@@ -1,0 +1,104 @@
+// The REST API. With socket.js, the only module that talks to the server.
+
+/** A non-2xx answer: `status`, and `detail` as the server sent it. */
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(describe(detail, status));
+    this.name = "ApiError";
+    this.status = status;
+    this.detail = detail;
+  }
+
+  /** The entries of a 422 that name a layer (type "spec_error"). */
+  get specErrors() {
+    return Array.isArray(this.detail)
+      ? this.detail.filter((item) => item && item.type === "spec_error")
+      : [];
+  }
+
+  /** Every message, one per problem. */
+  get messages() {
+    if (Array.isArray(this.detail)) return this.detail.map(entryText);
+    return [this.message];
+  }
+}
+
+function entryText(item) {
+  if (typeof item === "string") return item;
+  if (item && typeof item === "object") {
+    if (item.msg) {
+      const loc = Array.isArray(item.loc) ? item.loc.filter((p) => p !== "body") : [];
+      return item.type === "spec_error" || !loc.length ? item.msg : `${loc.join(".")}: ${item.msg}`;
+    }
+    if (item.message) return item.field ? `${item.field}: ${item.message}` : item.message;
+  }
+  return JSON.stringify(item);
+}
+
+function describe(detail, status) {
+  if (typeof detail === "string" && detail) return detail;
+  if (Array.isArray(detail) && detail.length) return detail.map(entryText).join("; ");
+  if (detail && typeof detail === "object") return JSON.stringify(detail);
+  return `the server answered ${status}`;
+}
+
+async function request(method, path, body, { signal } = {}) {
+  const init = { method, headers: { Accept: "application/json" }, signal };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    throw new ApiError(0, "cannot reach the server; is it still running?");
+  }
+  if (response.status === 204) return null;
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = text;
+  }
+  if (!response.ok) {
+    const detail = data && typeof data === "object" && "detail" in data ? data.detail : data;
+    throw new ApiError(response.status, detail || response.statusText);
+  }
+  return data;
+}
+
+const enc = encodeURIComponent;
+
+/** Layer catalogue: {layers: [{type, category, description, schema}], spec_schema}. */
+export const layers = () => request("GET", "/api/layers");
+export const presets = () => request("GET", "/api/presets");
+export const preset = (name) => request("GET", `/api/presets/${enc(name)}`);
+
+/** The summary of `spec` (shapes, params, MACs); throws ApiError(422) naming bad layers. */
+export const summarize = (spec, options) =>
+  request("POST", "/api/specs/summary", { spec }, options);
+
+export const models = () => request("GET", "/api/models");
+export const model = (id) => request("GET", `/api/models/${enc(id)}`);
+export const saveModel = (name, spec) => request("POST", "/api/models", { name, spec });
+export const deleteModel = (id) => request("DELETE", `/api/models/${enc(id)}`);
+
+/** {schema, defaults} of the training configuration. */
+export const trainingConfig = () => request("GET", "/api/training/config");
+
+export const runs = () => request("GET", "/api/runs");
+export const run = (id) => request("GET", `/api/runs/${enc(id)}`);
+export const startRun = (modelId, config) =>
+  request("POST", "/api/runs", { model_id: modelId, config });
+export const metrics = (id) => request("GET", `/api/runs/${enc(id)}/metrics`);
+export const pauseRun = (id) => request("POST", `/api/runs/${enc(id)}/pause`);
+export const resumeRun = (id) => request("POST", `/api/runs/${enc(id)}/resume`);
+export const stopRun = (id) => request("POST", `/api/runs/${enc(id)}/stop`);
+export const setLearningRate = (id, lr) => request("PATCH", `/api/runs/${enc(id)}`, { lr });
+
+/** One prediction over REST (the fallback when the predict socket is unavailable). */
+export const predict = (id, input, activations = true) =>
+  request("POST", `/api/runs/${enc(id)}/predict${activations ? "?activations=true" : ""}`, input);

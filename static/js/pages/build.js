@@ -1,0 +1,355 @@
+// The build page: pick a preset or a saved model, edit layers (forms and JSON in sync), see
+// shapes and costs as you type, save, and start training.
+import * as api from "../api.js";
+import { Builder, formatSpec } from "../builder.js";
+import { drawCurves } from "../curves.js";
+import { debounce, h, need, say } from "../dom.js";
+import * as fmt from "../format.js";
+import { TrainForm } from "../trainform.js";
+
+const EMPTY = { input_shape: [1, 28, 28], layers: [] };
+const DEFAULT_PRESET = "lenet5";
+
+const els = {
+  preset: need("[data-testid=preset-select]"),
+  models: need("#model-select"),
+  deleteModel: need("#model-delete"),
+  name: need("#model-name"),
+  save: need("#model-save"),
+  message: need("#build-message"),
+  specMessage: need("#spec-message"),
+  json: need("#spec-json"),
+  jsonMessage: need("#json-message"),
+  trainForm: need("#train-form"),
+  trainStart: need("[data-testid=train-start]"),
+  trainMessage: need("#train-message"),
+};
+
+/** The page's state: what is saved, what the server last said about the spec. */
+const state = {
+  presets: new Map(),
+  models: [],
+  modelId: null, // the saved model matching `savedSpec`
+  savedSpec: null, // JSON text of the spec when it was saved or loaded
+  nameTouched: false,
+  check: 0, // number of the latest validation request
+  controller: null,
+  valid: false,
+  jsonEditing: false,
+  jsonDirty: false,
+};
+
+let builder;
+let trainForm = null;
+
+function specText(spec) {
+  return JSON.stringify(spec);
+}
+
+// ---- validation against the API ----
+
+const validate = debounce(async () => {
+  const spec = builder.spec;
+  const check = ++state.check;
+  state.controller?.abort();
+  const controller = new AbortController();
+  state.controller = controller;
+  if (!spec.layers.length) {
+    state.valid = false;
+    builder.showErrors([]);
+    say(els.specMessage, "Add a layer from the palette to begin.", "info");
+    return;
+  }
+  try {
+    const summary = await api.summarize(spec, { signal: controller.signal });
+    if (check !== state.check) return;
+    state.valid = true;
+    builder.clearErrors();
+    builder.showSummary(summary);
+    say(els.specMessage, "");
+  } catch (error) {
+    if (error.name === "AbortError" || check !== state.check) return;
+    state.valid = false;
+    await showSpecErrors(error, spec, controller.signal);
+  }
+}, 120);
+
+/** Mark the layers a 422 names; show the valid prefix's shapes. */
+async function showSpecErrors(error, spec, signal) {
+  if (!(error instanceof api.ApiError) || error.status !== 422) {
+    say(els.specMessage, error.message, "error");
+    return;
+  }
+  const errors = error.specErrors.length
+    ? error.specErrors
+    : (Array.isArray(error.detail) ? error.detail : [error.detail]).map((d) => ({
+        layer: null,
+        msg: typeof d === "string" ? d : d?.msg ?? JSON.stringify(d),
+      }));
+  const tops = errors.filter((e) => e.layer !== null && e.layer !== undefined).map((e) => Number(String(e.layer).split(".")[0]));
+  const first = tops.length ? Math.min(...tops) : 0;
+  let prefix = null;
+  if (first > 0) {
+    try {
+      prefix = await api.summarize({ ...spec, layers: spec.layers.slice(0, first) }, { signal });
+    } catch {
+      prefix = null;
+    }
+  }
+  const loose = builder.showErrors(errors, prefix);
+  const layerCount = new Set(errors.filter((e) => e.layer != null).map((e) => e.layer)).size;
+  const parts = [];
+  if (layerCount) parts.push(layerCount === 1 ? "One layer needs fixing (marked below)." : `${layerCount} layers need fixing (marked below).`);
+  parts.push(...loose);
+  say(els.specMessage, parts.join(" "), "error");
+}
+
+// ---- JSON editor, in sync both ways ----
+
+function writeJson() {
+  if (state.jsonEditing) return;
+  els.json.value = formatSpec(builder.spec);
+  els.json.removeAttribute("aria-invalid");
+  say(els.jsonMessage, "");
+}
+
+function jsonError(text, error) {
+  const match = /position (\d+)/.exec(error.message);
+  if (!match) return `Not valid JSON: ${error.message}`;
+  const upto = text.slice(0, Number(match[1]));
+  const line = upto.split("\n").length;
+  const column = upto.length - upto.lastIndexOf("\n");
+  return `Not valid JSON at line ${line}, column ${column}: ${error.message.replace(/ in JSON at position \d+.*$/, "")}`;
+}
+
+function parseJson() {
+  state.jsonDirty = false;
+  const text = els.json.value;
+  let parsed;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    els.json.setAttribute("aria-invalid", "true");
+    say(els.jsonMessage, jsonError(text, error), "error");
+    return;
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
+    els.json.setAttribute("aria-invalid", "true");
+    say(els.jsonMessage, 'A spec is an object: {"input_shape": [1, 28, 28], "layers": [...]}', "error");
+    return;
+  }
+  els.json.removeAttribute("aria-invalid");
+  say(els.jsonMessage, "");
+  builder.setSpec(parsed);
+}
+
+const readJson = debounce(parseJson, 250);
+
+// ---- presets and saved models ----
+
+function loadSpec(spec, { name = null, modelId = null } = {}) {
+  state.modelId = modelId;
+  state.savedSpec = modelId ? specText(spec) : null;
+  if (name !== null && (!state.nameTouched || modelId)) {
+    els.name.value = name;
+    state.nameTouched = false;
+  }
+  builder.setSpec(spec);
+}
+
+async function choosePreset(value) {
+  if (!value) return;
+  if (value === "empty") {
+    loadSpec(EMPTY, { name: "" });
+    setQuery({ preset: "empty" });
+    return;
+  }
+  const preset = state.presets.get(value) ?? (await api.preset(value));
+  loadSpec(preset.spec, { name: preset.name });
+  setQuery({ preset: value });
+}
+
+function setQuery(params) {
+  const url = new URL(location.href);
+  url.search = new URLSearchParams(params).toString();
+  history.replaceState(null, "", url);
+}
+
+async function refreshModels(selected = null) {
+  state.models = await api.models();
+  const options = state.models
+    .slice()
+    .reverse()
+    .map((m) => h("option", { value: m.id }, `${m.name} · ${fmt.compact(m.summary?.total_params)} params · ${fmt.when(m.created_at)}`));
+  els.models.replaceChildren(
+    h("option", { value: "" }, state.models.length ? "Open a saved model…" : "None saved yet"),
+    ...options,
+  );
+  els.models.value = selected ?? "";
+  els.deleteModel.disabled = !els.models.value;
+}
+
+async function openModel(id) {
+  els.deleteModel.disabled = !id;
+  if (!id) return;
+  const record = state.models.find((m) => m.id === id) ?? (await api.model(id));
+  els.preset.value = "";
+  loadSpec(record.spec, { name: record.name, modelId: record.id });
+  setQuery({ model: id });
+  say(els.message, `Opened “${record.name}”.`, "ok");
+}
+
+async function deleteModel() {
+  const id = els.models.value;
+  if (!id) return;
+  try {
+    await api.deleteModel(id);
+    if (state.modelId === id) state.modelId = null;
+    await refreshModels();
+    say(els.message, "Model deleted.", "ok");
+  } catch (error) {
+    say(els.message, error.status === 409 ? "This model is training right now: stop its run first." : error.message, "error");
+  }
+}
+
+/** The saved model for the current spec and name, saving it first if needed. */
+async function ensureSaved() {
+  const name = els.name.value.trim() || "my network";
+  const current = specText(builder.spec);
+  const record = state.models.find((m) => m.id === state.modelId);
+  if (state.modelId && state.savedSpec === current && record?.name === name) return state.modelId;
+  const saved = await api.saveModel(name, builder.spec);
+  state.modelId = saved.id;
+  state.savedSpec = current;
+  await refreshModels(saved.id);
+  return saved.id;
+}
+
+async function save() {
+  els.save.disabled = true;
+  try {
+    await ensureSaved();
+    const record = state.models.find((m) => m.id === state.modelId);
+    say(els.message, `Saved “${record?.name}” (${fmt.int(record?.summary?.total_params)} parameters).`, "ok");
+  } catch (error) {
+    if (error.status === 422 && error.specErrors.length) await showSpecErrors(error, builder.spec);
+    say(els.message, error.status === 422 ? "Not saved: fix the marked layers first." : error.message, "error");
+  } finally {
+    els.save.disabled = false;
+  }
+}
+
+// ---- training ----
+
+async function startTraining(event) {
+  event.preventDefault();
+  if (!trainForm) return;
+  els.trainStart.disabled = true;
+  trainForm.clearErrors();
+  say(els.trainMessage, "Saving the network and queueing the run…", "info");
+  try {
+    const modelId = await ensureSaved();
+    const run = await api.startRun(modelId, trainForm.value());
+    say(els.trainMessage, "Run created: opening it…", "ok");
+    location.assign(`/runs/${encodeURIComponent(run.id)}`);
+  } catch (error) {
+    els.trainStart.disabled = false;
+    if (error.status === 422 && error.specErrors.length) {
+      await showSpecErrors(error, builder.spec);
+      say(els.trainMessage, "The network has problems: fix the marked layers first.", "error");
+    } else if (error.status === 422) {
+      say(els.trainMessage, trainForm.markErrors(error.detail).join(" "), "error");
+    } else {
+      say(els.trainMessage, error.message, "error");
+    }
+  }
+}
+
+// ---- explanations ----
+
+/** The explanation of a layer type, from the page's <template id="explain-TYPE">. */
+function explain(type) {
+  const template = document.getElementById(`explain-${type}`);
+  if (!template) return null;
+  const node = template.content.firstElementChild.cloneNode(true);
+  node.open = false;
+  drawCurves(node);
+  return node;
+}
+
+// ---- start-up ----
+
+async function main() {
+  const [catalog, presets, config] = await Promise.all([
+    api.layers(),
+    api.presets(),
+    api.trainingConfig().catch((error) => {
+      say(els.trainMessage, `Training settings unavailable: ${error.message}`, "error");
+      return null;
+    }),
+  ]);
+  for (const preset of presets) state.presets.set(preset.name, preset);
+  builder = new Builder(
+    {
+      list: need("#layer-list"),
+      palette: need("#palette"),
+      insertNote: need("#insert-note"),
+      input: need("#io-input"),
+      output: need("#io-output"),
+      totals: { params: need("#total-params"), macs: need("#total-macs"), output: need("#total-output") },
+    },
+    catalog,
+    {
+      onChange: () => {
+        writeJson();
+        validate();
+      },
+      explain,
+    },
+  );
+  if (config) {
+    trainForm = new TrainForm(need("#train-fields"), need("#train-more-fields"), config);
+  } else {
+    els.trainStart.disabled = true;
+  }
+
+  els.preset.addEventListener("change", () => choosePreset(els.preset.value));
+  els.models.addEventListener("change", () => openModel(els.models.value));
+  els.deleteModel.addEventListener("click", deleteModel);
+  els.name.addEventListener("input", () => {
+    state.nameTouched = true;
+  });
+  els.save.addEventListener("click", save);
+  els.trainForm.addEventListener("submit", startTraining);
+  els.json.addEventListener("focus", () => {
+    state.jsonEditing = true;
+  });
+  els.json.addEventListener("input", () => {
+    state.jsonDirty = true;
+    readJson();
+  });
+  els.json.addEventListener("blur", () => {
+    state.jsonEditing = false;
+    readJson.cancel();
+    if (state.jsonDirty) parseJson();
+    if (els.json.getAttribute("aria-invalid") !== "true") writeJson();
+  });
+
+  await refreshModels();
+  const query = new URLSearchParams(location.search);
+  if (query.get("model")) {
+    els.models.value = query.get("model");
+    await openModel(query.get("model")).catch((error) => say(els.message, error.message, "error"));
+  } else {
+    const preset = query.get("preset") ?? DEFAULT_PRESET;
+    els.preset.value = state.presets.has(preset) || preset === "empty" ? preset : DEFAULT_PRESET;
+    await choosePreset(els.preset.value);
+  }
+  drawCurves();
+  document.body.dataset.ready = "true";
+}
+
+main().catch((error) => {
+  say(els.message, `The builder could not start: ${error.message}`, "error");
+  throw error;
+});

@@ -1,0 +1,117 @@
+// The draw page: pick a run, draw, and see the prediction, probabilities and feature maps.
+import * as api from "../api.js";
+import { drawCurves } from "../curves.js";
+import { h, need, say } from "../dom.js";
+import { DrawPanel } from "../drawpanel.js";
+import * as fmt from "../format.js";
+
+const HAS_WEIGHTS = new Set(["running", "paused", "completed", "stopped", "interrupted"]);
+const POLL_MS = 3000;
+
+const els = {
+  select: need("[data-testid=run-select]"),
+  status: need("[data-testid=run-status]"),
+  link: need("#run-link"),
+  message: need("[data-role=draw-message]"),
+};
+
+const state = { runs: [], layers: new Map(), timer: null };
+
+const panel = new DrawPanel(need("[data-draw-panel]"), {
+  describeLayer: (path) => {
+    const row = state.layers.get(path);
+    return row ? `layer ${path} · ${row.type} → ${fmt.shape(row.output_shape)}` : `layer ${path}`;
+  },
+});
+
+function label(run) {
+  const acc = run.best_val_accuracy !== null && run.best_val_accuracy !== undefined ? ` · ${fmt.percent(run.best_val_accuracy)}` : "";
+  return `${fmt.runLabel(run)} · ${run.status}${acc}`;
+}
+
+/** The run to start with: ?run=, else the newest running one, else the newest with weights. */
+function pick(runs) {
+  const asked = new URLSearchParams(location.search).get("run");
+  if (asked && runs.some((r) => r.id === asked)) return asked;
+  const newest = [...runs].sort((a, b) => (b.created_at ?? 0) - (a.created_at ?? 0));
+  return (newest.find((r) => r.status === "running") ?? newest.find((r) => HAS_WEIGHTS.has(r.status)))?.id ?? "";
+}
+
+async function loadRuns() {
+  state.runs = await api.runs();
+  const current = els.select.value;
+  const usable = state.runs.filter((r) => HAS_WEIGHTS.has(r.status));
+  els.select.replaceChildren(
+    h("option", { value: "" }, usable.length ? "Choose a run…" : "No trained runs yet: train one first"),
+    ...[...usable].reverse().map((r) => h("option", { value: r.id }, label(r))),
+  );
+  els.select.value = usable.some((r) => r.id === current) ? current : pick(usable);
+}
+
+async function choose() {
+  const id = els.select.value || null;
+  const run = state.runs.find((r) => r.id === id);
+  els.status.textContent = run ? run.status : "—";
+  els.status.className = `badge ${run?.status ?? ""}`;
+  els.link.hidden = !run;
+  if (run) els.link.href = `/runs/${encodeURIComponent(run.id)}`;
+  if (run) {
+    const url = new URL(location.href);
+    url.searchParams.set("run", run.id);
+    history.replaceState(null, "", url);
+  }
+  state.layers.clear();
+  if (run) {
+    try {
+      const model = await api.model(run.model_id);
+      const walk = (rows) =>
+        rows?.forEach((row) => {
+          state.layers.set(row.path, row);
+          walk(row.layers);
+        });
+      walk(model.summary?.layers);
+    } catch {
+      // the names are only labels
+    }
+  }
+  panel.setRun(id);
+  panel.setLive(run?.status === "running");
+}
+
+/** Keep the statuses fresh while something trains (a run may finish or a new one start). */
+async function refresh() {
+  clearTimeout(state.timer);
+  const before = els.select.value;
+  try {
+    await loadRuns();
+    if (els.select.value !== before) await choose();
+    else {
+      const run = state.runs.find((r) => r.id === before);
+      if (run) {
+        els.status.textContent = run.status;
+        els.status.className = `badge ${run.status}`;
+        panel.setLive(run.status === "running");
+      }
+    }
+  } catch {
+    // try again later
+  }
+  if (state.runs.some((r) => ["queued", "running", "paused"].includes(r.status))) {
+    state.timer = setTimeout(refresh, POLL_MS);
+  }
+}
+
+async function main() {
+  els.select.addEventListener("change", choose);
+  await loadRuns();
+  await choose();
+  if (!els.select.value) say(els.message, "Train a network first: then draw here and see what it thinks.", "info");
+  drawCurves();
+  refresh();
+  document.body.dataset.ready = "true";
+}
+
+main().catch((error) => {
+  say(els.message, `The drawing page could not start: ${error.message}`, "error");
+  throw error;
+});

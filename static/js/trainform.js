@@ -1,0 +1,111 @@
+// The training settings form, generated from the TrainConfig JSON Schema the API serves.
+import { schemaFields } from "./schemaform.js";
+
+export const LABELS = {
+  epochs: "Epochs",
+  batch_size: "Batch size",
+  optimizer: "Optimizer",
+  lr: "Learning rate",
+  momentum: "Momentum",
+  nesterov: "Nesterov momentum",
+  weight_decay: "Weight decay",
+  schedule: "LR schedule",
+  step_size: "Step size (epochs)",
+  gamma: "Decay factor (gamma)",
+  loss: "Loss",
+  label_smoothing: "Label smoothing",
+  seed: "Seed",
+  train_subset: "Train on first N digits",
+  eval_limit: "Evaluate on first N digits",
+  early_stopping_patience: "Early stopping patience",
+  restore_best: "Keep the best epoch",
+  max_steps: "Max steps",
+  precision: "Precision",
+  normalize: "Normalise pixels",
+  probe_index: "Probe digit (validation #)",
+};
+
+const HINTS = {
+  lr: "step size of each update",
+  early_stopping_patience: "epochs without a new best; empty: off",
+  train_subset: "empty: all 50,000",
+  eval_limit: "empty: all 10,000",
+  max_steps: "empty: no cap",
+  epochs: "passes over the data",
+  batch_size: "digits per step",
+};
+
+const PRIMARY = ["epochs", "batch_size", "optimizer", "lr", "schedule", "loss", "early_stopping_patience"];
+
+export class TrainForm {
+  /** `config`: GET /api/training/config ({schema, defaults, default_lr?}). */
+  constructor(primaryEl, moreEl, config) {
+    this.schema = config.schema;
+    this.defaults = config.defaults ?? {};
+    this.defaultLr = config.default_lr ?? null; // optional: {optimizer: lr}
+    this.values = {};
+    const keys = Object.keys(this.schema.properties ?? {});
+    const more = keys.filter((k) => !PRIMARY.includes(k));
+    const onChange = (key, value) => {
+      if (value === undefined) delete this.values[key];
+      else this.values[key] = value;
+      if (key === "optimizer") this.optimizerChanged();
+    };
+    const common = { onChange, labels: LABELS, hints: HINTS, idPrefix: "cfg" };
+    const seed = { ...this.defaults };
+    this.primary = schemaFields(this.schema, seed, { ...common, order: PRIMARY.filter((k) => keys.includes(k)) });
+    this.more = schemaFields(this.schema, seed, { ...common, order: more });
+    primaryEl.replaceChildren(this.primary.element);
+    moreEl.replaceChildren(this.more.element);
+    this.inputs = new Map([...this.primary.inputs, ...this.more.inputs]);
+  }
+
+  /** A new optimizer brings its own default learning rate, unless one was typed. */
+  optimizerChanged() {
+    const lr = this.inputs.get("lr");
+    if (!lr || "lr" in this.values) return;
+    const optimizer = this.values.optimizer ?? this.defaults.optimizer;
+    const value = this.defaultLr?.[optimizer];
+    lr.value = value !== undefined ? String(value) : "";
+    lr.placeholder = value !== undefined ? "" : "the optimizer's default";
+  }
+
+  /** The settings that differ from the defaults (the server fills in the rest). */
+  value() {
+    return { ...this.values };
+  }
+
+  /** Set fields programmatically (e.g. from a run's config). */
+  setInput(key, value) {
+    const input = this.inputs.get(key);
+    if (!input) return;
+    if (input.type === "checkbox") input.checked = Boolean(value);
+    else input.value = value === null || value === undefined ? "" : String(value);
+    input.dispatchEvent(new Event(input.tagName === "SELECT" || input.type === "checkbox" ? "change" : "input"));
+  }
+
+  /** Mark fields named in a 422's detail; returns the messages. */
+  markErrors(detail) {
+    const byField = {};
+    const messages = [];
+    for (const item of Array.isArray(detail) ? detail : [detail]) {
+      if (!item) continue;
+      const loc = Array.isArray(item.loc) ? item.loc.filter((p) => p !== "body" && p !== "config") : [];
+      const field = item.field ?? (loc.length ? String(loc[loc.length - 1]) : null);
+      const message = item.message ?? item.msg ?? String(item);
+      if (field) byField[field] = message;
+      messages.push(field && !message.startsWith(field) ? `${LABELS[field] ?? field}: ${message}` : message);
+    }
+    this.primary.markErrors(byField);
+    this.more.markErrors(byField);
+    if (Object.keys(byField).some((k) => this.more.inputs.has(k))) {
+      this.more.element.closest("details")?.setAttribute("open", "");
+    }
+    return messages;
+  }
+
+  clearErrors() {
+    this.primary.markErrors({});
+    this.more.markErrors({});
+  }
+}
