@@ -16,6 +16,7 @@ import torch
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from app.data import Mnist
 from app.main import create_app
 from app.nn import build_model, load_preset
 from app.settings import Settings
@@ -53,7 +54,7 @@ def _digit_png(pixels: np.ndarray, size: int = 280) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def test_a_run_trains_and_everything_about_it_can_be_read(client: TestClient) -> None:
+def test_a_run_trains_and_everything_about_it_can_be_read(client: TestClient, mnist: Mnist) -> None:
     model_id = _model(client)
     created = client.post("/api/runs", json={"model_id": model_id, "config": QUICK})
     assert created.status_code == 201
@@ -75,6 +76,20 @@ def test_a_run_trains_and_everything_about_it_can_be_read(client: TestClient) ->
     assert metrics["done"]["test_accuracy"] == pytest.approx(run["test_accuracy"])
     seqs = [e["seq"] for e in metrics["steps"]]
     assert seqs == sorted(seqs)
+
+    # A confusion cell's digits, by the latest weights: they add up to the matrix's row.
+    row = [
+        client.get(f"/api/runs/{run_id}/confusion?label=3&prediction={p}&limit=5").json()
+        for p in range(10)
+    ]
+    assert sum(cell["count"] for cell in row) == int((mnist.validation.labels == 3).sum())
+    threes = row[3]["examples"]
+    assert 0 < len(threes) <= 5
+    assert all(example["label"] == example["prediction"] == 3 for example in threes)
+    confidences = [example["probabilities"][3] for example in threes]
+    assert confidences == sorted(confidences, reverse=True)
+    assert len(base64.b64decode(threes[0]["image"])) == 28 * 28
+    assert client.get(f"/api/runs/{run_id}/confusion?label=10&prediction=0").status_code == 422
 
     # Predict from pixels and from an image: probabilities sum to 1, activations on request.
     pixels = np.zeros((28, 28), dtype=np.float32)

@@ -12,7 +12,7 @@ from app.api.run_views import RunCreated, RunPublic, run_view
 from app.inference.export import MEDIA_TYPES, SUFFIXES, ExportFormat, export_model
 from app.nn import build_model
 from app.store import RunRecord, Store
-from app.training import TrainConfig
+from app.training import DEFAULT_LR, TrainConfig
 
 router = APIRouter(prefix="/api", tags=["runs"])
 
@@ -49,7 +49,11 @@ class RunUpdate(BaseModel):
 @router.get("/training/config")
 def read_training_config() -> dict[str, Any]:
     """The training config's JSON Schema and its defaults, for forms."""
-    return {"schema": TrainConfig.model_json_schema(), "defaults": TrainConfig().model_dump()}
+    return {
+        "schema": TrainConfig.model_json_schema(),
+        "defaults": TrainConfig().model_dump(),
+        "default_lr": DEFAULT_LR,
+    }
 
 
 @router.post(
@@ -141,6 +145,18 @@ def predict(
 ) -> dict[str, Any]:
     """Classify a digit with the run's latest weights (also while it trains)."""
     return predictor.predict(run_id, prepared_digit(body), activations).to_dict()
+
+
+@router.get("/runs/{run_id}/confusion", responses=_STATE)
+def read_confusion_cell(
+    run_id: str,
+    predictor: PredictorDep,
+    label: Annotated[int, Query(ge=0, le=9, description="the true digit")],
+    prediction: Annotated[int, Query(ge=0, le=9, description="what the model said")],
+    limit: Annotated[int, Query(ge=1, le=200)] = 24,
+) -> dict[str, Any]:
+    """The validation digits in one confusion-matrix cell, by the run's latest weights."""
+    return predictor.validation_examples(run_id, label, prediction, limit)
 
 
 @router.get(

@@ -4,6 +4,7 @@ Each run's model is built once and reloaded only when the worker publishes new w
 prediction reads that snapshot, never the module being trained.
 """
 
+import base64
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -62,6 +63,7 @@ class _Loaded:
     normalize: bool
     loss: str
     lock: threading.Lock = field(default_factory=threading.Lock)
+    validation: tuple[WeightSnapshot, torch.Tensor] | None = None  # outputs on every val digit
 
 
 class Predictor:
@@ -108,6 +110,55 @@ class Predictor:
             step=loaded.snapshot.step,
             activations=maps,
         )
+
+    def validation_examples(
+        self, run_id: str, label: int, prediction: int, limit: int = 24
+    ) -> dict[str, Any]:
+        """Validation digits of `label` that the run's latest weights read as `prediction`.
+
+        Answers {"step", "count", "examples": [{"index", "label", "prediction",
+        "probabilities", "image"}]}, most confident first; images are 28×28 uint8, base64.
+        """
+        loaded = self._load(run_id)
+        outputs = self._validation_outputs(loaded)  # (N, 10)
+        labels = self._manager.mnist().validation.labels  # (N,)
+        predicted = outputs.argmax(dim=1)
+        chosen = torch.nonzero((labels == label) & (predicted == prediction)).flatten()
+        confidence = outputs[chosen, prediction]
+        order = chosen[confidence.argsort(descending=True)][:limit]
+        images = self._manager.mnist().validation.images
+        return {
+            "step": loaded.snapshot.step,
+            "count": len(chosen),
+            "examples": [
+                {
+                    "index": int(index),
+                    "label": label,
+                    "prediction": prediction,
+                    "probabilities": [round(p, 5) for p in outputs[index].tolist()],
+                    "image": base64.b64encode(images[index].numpy().tobytes()).decode(),
+                }
+                for index in order.tolist()
+            ],
+        }
+
+    def _validation_outputs(self, loaded: _Loaded) -> torch.Tensor:
+        """Class probabilities (N, 10) of every validation digit, cached per weight snapshot."""
+        if loaded.validation is not None and loaded.validation[0] is loaded.snapshot:
+            return loaded.validation[1]
+        images = self._manager.mnist().validation.images  # (N, 28, 28) uint8
+        results = []
+        with loaded.lock, torch.inference_mode():
+            for start in range(0, len(images), 1000):
+                batch = images[start : start + 1000].float().div(255.0)  # (B, 28, 28)
+                inputs = batch.reshape(len(batch), *loaded.input_shape)  # (B, *input_shape)
+                if loaded.normalize:
+                    mean, std = mean_std()
+                    inputs = (inputs - mean) / std
+                results.append(probabilities(loaded.module(inputs), loaded.loss))
+        outputs = torch.cat(results)
+        loaded.validation = (loaded.snapshot, outputs)
+        return outputs
 
     def forget(self, run_id: str) -> None:
         """Drop a run's cached model (after the run is deleted)."""

@@ -99,6 +99,13 @@ export const resumeRun = (id) => request("POST", `/api/runs/${enc(id)}/resume`);
 export const stopRun = (id) => request("POST", `/api/runs/${enc(id)}/stop`);
 export const setLearningRate = (id, lr) => request("PATCH", `/api/runs/${enc(id)}`, { lr });
 
+/** Validation digits of one confusion cell by the run's latest weights: {step, count, examples}. */
+export const confusionCell = (id, label, prediction, limit = 24) =>
+  request(
+    "GET",
+    `/api/runs/${enc(id)}/confusion?label=${label}&prediction=${prediction}&limit=${limit}`,
+  );
+
 /** One prediction over REST (the fallback when the predict socket is unavailable). */
 export const predict = (id, input, activations = true) =>
   request("POST", `/api/runs/${enc(id)}/predict${activations ? "?activations=true" : ""}`, input);

@@ -59,13 +59,15 @@ def test_train_a_preset_and_watch_it_learn(tab: Page, server: Server) -> None:
     expect(cells).to_have_count(100)
     cells.nth(3 * 10 + 3).click()
     expect(tab.locator("#cell-info")).to_contain_text("of the 3s were read correctly")
+    expect(tab.locator("#cell-info")).to_contain_text("With the latest weights")
+    expect(tab.locator("#cell-digits figure").first).to_contain_text("said 3")
     wrong = tab.evaluate(
         """() => [...document.querySelectorAll('[data-testid=confusion] button')]
         .map((b, i) => [i, Number(b.textContent)]).filter(([i, n]) => n > 0 && i % 11 !== 0)"""
     )
     if wrong:
         cells.nth(wrong[0][0]).click()
-        expect(tab.locator("#cell-info")).to_contain_text(re.compile(r"read as a \d\."))
+        expect(tab.locator("#cell-info")).to_contain_text(re.compile(r"read as a \d in epoch"))
     shoot(tab, "run-completed")
 
 

@@ -60,6 +60,7 @@ const state = {
   layers: new Map(), // path → summary row of the model, to name feature-map layers
   followEpoch: true, // the confusion matrix shows the newest epoch until one is picked
   confusionShown: null,
+  cellAsked: null, // the confusion cell whose digits are being fetched
   lrDirty: false,
   pollTimer: null,
   polling: false,
@@ -330,25 +331,36 @@ function showConfusion(epoch) {
   if (confusion.selected) showCell(...confusion.selected);
 }
 
-function showCell(label, prediction) {
+async function showCell(label, prediction) {
   const event = state.history.epochs.find((e) => e.epoch === state.confusionShown);
   if (!event) return;
   const count = event.confusion[label][prediction];
-  const examples = (event.wrong ?? []).filter((w) => w.label === label && w.prediction === prediction);
-  const kept = (event.wrong ?? []).length;
-  const mistake = count === 1 ? `One ${label} was read as a ${prediction}.` : `${fmt.int(count)} of the ${label}s were read as a ${prediction}.`;
-  let text;
-  if (label === prediction) {
-    text = `${fmt.int(count)} of the ${label}s were read correctly.`;
-  } else if (!count) {
-    text = `No ${label} was read as a ${prediction}.`;
-  } else if (examples.length) {
-    text = `${mistake} The most confident of these mistakes:`;
-  } else {
-    text = `${mistake} Each epoch keeps its ${kept} most confident mistakes to show, and none of them is in this cell.`;
+  const said =
+    label === prediction
+      ? `${fmt.int(count)} of the ${label}s were read correctly in epoch ${event.epoch}.`
+      : count === 1
+        ? `One ${label} was read as a ${prediction} in epoch ${event.epoch}.`
+        : `${fmt.int(count)} of the ${label}s were read as a ${prediction} in epoch ${event.epoch}.`;
+  els.cellInfo.textContent = said;
+  els.cellDigits.replaceChildren();
+  if (!count) return;
+  const asked = [label, prediction].join();
+  state.cellAsked = asked;
+  try {
+    const cell = await api.confusionCell(runId, label, prediction);
+    if (state.cellAsked !== asked) return; // another cell was clicked meanwhile
+    const examples = cell.examples.map((example) => ({
+      ...example,
+      probability: example.probabilities[example.prediction],
+    }));
+    els.cellInfo.textContent =
+      `${said} With the latest weights (step ${fmt.int(cell.step)}) ${fmt.int(cell.count)} ` +
+      `digit${cell.count === 1 ? " is" : "s are"} in this cell` +
+      (examples.length < cell.count ? `; the ${examples.length} most confident:` : ":");
+    digitFigures(els.cellDigits, examples);
+  } catch (error) {
+    if (state.cellAsked === asked) els.cellInfo.textContent = `${said} (${error.message})`;
   }
-  els.cellInfo.textContent = text;
-  digitFigures(els.cellDigits, examples);
 }
 
 // ---- controls ----
