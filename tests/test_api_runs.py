@@ -259,3 +259,22 @@ def test_oversized_image_is_413(client: TestClient) -> None:
     answer = client.post(f"/api/runs/{run_id}/predict", json={"image": data_url})
     assert answer.status_code == 413
     assert "1024" in answer.json()["detail"]
+
+
+def test_too_many_active_runs_from_one_client_is_429(app_data_dir: Path) -> None:
+    settings = Settings(data_dir=app_data_dir, max_active_runs_per_client=2)
+    with TestClient(create_app(settings)) as client:
+        model_id = _model(client, "mlp")
+        long = {"model_id": model_id, "config": {"epochs": 50}}
+        first, second = (client.post("/api/runs", json=long).json() for _ in range(2))
+        refused = client.post("/api/runs", json=long)
+        assert refused.status_code == 429
+        assert refused.headers["retry-after"] == "30"
+        assert "2 runs queued or training" in refused.json()["detail"]
+        client.post(f"/api/runs/{second['id']}/stop")
+        _wait(client, second["id"], FINISHED)
+        accepted = client.post("/api/runs", json=long)
+        assert accepted.status_code == 201
+        for run in (first, accepted.json()):
+            client.post(f"/api/runs/{run['id']}/stop")
+            _wait(client, run["id"], FINISHED)

@@ -3,15 +3,15 @@
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Query, Response, status
+from fastapi import APIRouter, Body, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
-from app.api.deps import ManagerDep, PredictorDep, StoreDep
+from app.api.deps import ManagerDep, PredictorDep, SettingsDep, StoreDep
 from app.api.predict_input import PredictRequest, prepared_digit
 from app.api.run_views import RunCreated, RunPublic, run_view
 from app.inference.export import MEDIA_TYPES, SUFFIXES, ExportFormat, export_model
 from app.nn import build_model
-from app.store import RunRecord, Store
+from app.store import ACTIVE_STATUSES, RunRecord, Store
 from app.training import DEFAULT_LR, TrainConfig
 
 router = APIRouter(prefix="/api", tags=["runs"])
@@ -59,11 +59,30 @@ def read_training_config() -> dict[str, Any]:
 @router.post(
     "/runs",
     status_code=status.HTTP_201_CREATED,
-    responses={404: {"description": "No model with this id"}, 422: {"description": "Bad config"}},
+    responses={
+        404: {"description": "No model with this id"},
+        422: {"description": "Bad config"},
+        429: {"description": "Too many queued or running runs from this client"},
+    },
 )
-def create_run(body: RunCreate, manager: ManagerDep, store: StoreDep) -> RunCreated:
+def create_run(
+    body: RunCreate,
+    request: Request,
+    manager: ManagerDep,
+    store: StoreDep,
+    settings: SettingsDep,
+) -> RunCreated:
     """Queue a training run of a saved model; it starts when the runs before it have."""
-    record = manager.submit(body.model_id, body.config)
+    owner = request.client.host if request.client else None
+    active = store.list_runs(statuses=ACTIVE_STATUSES, owner=owner) if owner else []
+    if len(active) >= settings.max_active_runs_per_client:
+        raise HTTPException(
+            429,
+            f"you already have {len(active)} runs queued or training, the most allowed; "
+            "wait for one to finish or stop one",
+            headers={"Retry-After": "30"},
+        )
+    record = manager.submit(body.model_id, body.config, owner)
     view = run_view(store, record)
     return RunCreated(id=view.id, status=view.status, queue_position=view.queue_position)
 

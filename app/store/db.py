@@ -71,6 +71,7 @@ class ModelRecord:
     spec: JSONDict
     summary: JSONDict
     created_at: float
+    owner: str | None = None  # who created it (a client or user id); None: anyone
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +92,7 @@ class RunRecord:
     test_accuracy: float | None
     last_seq: int
     checkpoint: str | None
+    owner: str | None = None  # who started it (a client or user id); None: anyone
 
 
 # Each entry migrates the schema from version i to i + 1; never edit a released entry.
@@ -131,6 +133,11 @@ _MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (run_id, seq)
     ) STRICT, WITHOUT ROWID;
     CREATE INDEX events_by_type ON events (run_id, type, seq);
+    """,
+    """
+    ALTER TABLE models ADD COLUMN owner TEXT;
+    ALTER TABLE runs ADD COLUMN owner TEXT;
+    CREATE INDEX runs_by_owner ON runs (owner, status);
     """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -200,6 +207,7 @@ def _model_from_row(row: sqlite3.Row) -> ModelRecord:
         spec=json.loads(row["spec"]),
         summary=json.loads(row["summary"]),
         created_at=row["created_at"],
+        owner=row["owner"],
     )
 
 
@@ -219,6 +227,7 @@ def _run_from_row(row: sqlite3.Row) -> RunRecord:
         test_accuracy=row["test_accuracy"],
         last_seq=row["last_seq"],
         checkpoint=row["checkpoint"],
+        owner=row["owner"],
     )
 
 
@@ -307,7 +316,11 @@ class Store:
     # -- models ---------------------------------------------------------------------------
 
     def create_model(
-        self, name: str, spec: Mapping[str, Any], summary: Mapping[str, Any]
+        self,
+        name: str,
+        spec: Mapping[str, Any],
+        summary: Mapping[str, Any],
+        owner: str | None = None,
     ) -> ModelRecord:
         """Save a model spec; ``spec`` and ``summary`` must be plain JSON objects."""
         spec_json, summary_json = _dump_strict(spec), _dump_strict(summary)
@@ -317,11 +330,13 @@ class Store:
             spec=json.loads(spec_json),
             summary=json.loads(summary_json),
             created_at=time.time(),
+            owner=owner,
         )
         with self._transaction() as conn:
             conn.execute(
-                "INSERT INTO models (id, name, spec, summary, created_at) VALUES (?, ?, ?, ?, ?)",
-                (record.id, name, spec_json, summary_json, record.created_at),
+                "INSERT INTO models (id, name, spec, summary, created_at, owner)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (record.id, name, spec_json, summary_json, record.created_at, owner),
             )
         return record
 
@@ -361,16 +376,25 @@ class Store:
 
     # -- runs -----------------------------------------------------------------------------
 
-    def create_run(self, model_id: str, config: Mapping[str, Any]) -> RunRecord:
+    def create_run(
+        self, model_id: str, config: Mapping[str, Any], owner: str | None = None
+    ) -> RunRecord:
         """Queue a new run of the model; raises NotFoundError if the model does not exist."""
         run_id = new_id()
         with self._transaction() as conn:
             if conn.execute("SELECT 1 FROM models WHERE id = ?", (model_id,)).fetchone() is None:
                 raise NotFoundError(f"no model {model_id}")
             conn.execute(
-                "INSERT INTO runs (id, model_id, config, status, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (run_id, model_id, _dump_strict(config), RunStatus.QUEUED.value, time.time()),
+                "INSERT INTO runs (id, model_id, config, status, created_at, owner)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    model_id,
+                    _dump_strict(config),
+                    RunStatus.QUEUED.value,
+                    time.time(),
+                    owner,
+                ),
             )
             row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         return _run_from_row(row)
@@ -382,14 +406,20 @@ class Store:
         return None if row is None else _run_from_row(row)
 
     def list_runs(
-        self, model_id: str | None = None, statuses: Collection[str] | None = None
+        self,
+        model_id: str | None = None,
+        statuses: Collection[str] | None = None,
+        owner: str | None = None,
     ) -> list[RunRecord]:
-        """Runs, oldest first, optionally of one model and/or in some statuses."""
+        """Runs, oldest first, optionally of one model, in some statuses, of one owner."""
         clauses: list[str] = []
         params: list[str] = []
         if model_id is not None:
             clauses.append("model_id = ?")
             params.append(model_id)
+        if owner is not None:
+            clauses.append("owner = ?")
+            params.append(owner)
         if statuses is not None:
             wanted = [RunStatus(status).value for status in _names(statuses)]
             if not wanted:
