@@ -1,4 +1,4 @@
-"""The `nn-playground` command line: check a spec, serve the app."""
+"""The `nn-playground` command line: check a spec, serve the app, train headless."""
 
 import argparse
 import json
@@ -36,6 +36,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (default 8000)")
     serve.add_argument("--data-dir", type=Path, help="where MNIST, runs and checkpoints live")
     serve.set_defaults(run=_serve)
+
+    train = commands.add_parser("train", help="train a spec on MNIST in the terminal")
+    _add_spec_source(train)
+    _add_train_options(train)
+    train.set_defaults(run=_train)
     return parser
 
 
@@ -85,8 +90,100 @@ def _serve(args: argparse.Namespace) -> int:
         if value is not None
     }
     settings = Settings(**overrides)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        ws_max_size=settings.max_body_bytes,  # a drawing is at most as large as a request body
+        ws_per_message_deflate=False,  # compressing feature maps per viewer costs more CPU
+    )
     return 0
+
+
+def _add_train_options(command: argparse.ArgumentParser) -> None:
+    from app.training.config import OPTIMIZER_NAMES  # noqa: PLC0415 (pydantic only, no torch)
+
+    command.add_argument("--epochs", type=int, help="passes over the 50,000 training digits")
+    command.add_argument("--batch-size", type=int, help="digits per step")
+    command.add_argument("--optimizer", choices=OPTIMIZER_NAMES)
+    command.add_argument("--lr", type=float, help="learning rate (default: the optimizer's)")
+    command.add_argument("--max-steps", type=int, help="stop after this many steps")
+    command.add_argument("--device", help="auto (default), cpu, cuda, cuda:N or mps")
+    command.add_argument("--threads", type=int, help="CPU threads (default: all cores but one)")
+    command.add_argument(
+        "--set",
+        metavar="FIELD=VALUE",
+        action="append",
+        default=[],
+        help="any other training-config field, e.g. --set schedule=cosine (repeatable)",
+    )
+    command.add_argument("--data-dir", type=Path, help="where the MNIST cache lives")
+    command.add_argument(
+        "--json", action="store_true", help="print one JSON event per line, then a summary"
+    )
+
+
+def _train_config_fields(args: argparse.Namespace) -> dict[str, object] | None:
+    """The config fields given on the command line; None (after a message) if one is malformed."""
+    fields: dict[str, object] = {}
+    for item in args.set:
+        name, equals, text = item.partition("=")
+        if not equals or not name.strip():
+            print(f"--set {item!r}: write FIELD=VALUE, e.g. --set schedule=cosine", file=sys.stderr)
+            return None
+        try:
+            fields[name.strip().replace("-", "_")] = json.loads(text)
+        except json.JSONDecodeError:
+            fields[name.strip().replace("-", "_")] = text
+    named = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "optimizer": args.optimizer,
+        "lr": args.lr,
+        "max_steps": args.max_steps,
+    }
+    fields |= {name: value for name, value in named.items() if value is not None}
+    return fields
+
+
+def _train(args: argparse.Namespace) -> int:
+    from app.data import MnistDataError  # noqa: PLC0415
+    from app.nn import SpecError  # noqa: PLC0415
+    from app.training import ConfigError, DeviceError, TrainingError, parse_config  # noqa: PLC0415
+    from app.training.headless import train_headless  # noqa: PLC0415
+
+    raw = _load_spec_source(args)
+    fields = _train_config_fields(args)
+    if fields is None:
+        return 2
+    overrides = {
+        key: value
+        for key, value in (("device", args.device), ("data_dir", args.data_dir))
+        if value is not None
+    }
+    try:
+        config = parse_config(fields)
+        result = train_headless(
+            raw, config, Settings(**overrides), json_lines=args.json, threads=args.threads
+        )
+    except SpecError as error:
+        for issue in error.issues:
+            print(issue, file=sys.stderr)
+        return 2
+    except ConfigError as error:
+        for field, message in error.issues:
+            print(f"{field}: {message}", file=sys.stderr)
+        return 2
+    except (DeviceError, MnistDataError) as error:
+        print(error, file=sys.stderr)
+        return 2
+    except TrainingError as error:
+        print(f"training failed: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0 if result.status == "completed" else 1
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The event bus: publishers never wait, slow viewers stay bounded, key events are never dropped."""
 
 import asyncio
+import json
 import threading
 import time
 
@@ -16,7 +17,7 @@ def test_viewer_gets_events_in_order_from_another_thread() -> None:
             )
             thread.start()
             thread.join()
-            return [(await subscription.get())["seq"] for _ in range(50)]
+            return [(await subscription.get()).seq for _ in range(50)]
 
     assert asyncio.run(scenario()) == list(range(50))
 
@@ -35,7 +36,8 @@ def test_stalled_viewer_is_bounded_and_keeps_every_key_event() -> None:
             publishing = time.perf_counter() - started
             await asyncio.sleep(0)  # let the loop deliver
             assert stalled.pending() <= 100 + 20 + 1 + 1
-            events = [await stalled.get() for _ in range(stalled.pending())]
+            frames = [await stalled.get() for _ in range(stalled.pending())]
+        events = [json.loads(frame.text) for frame in frames]
         kinds = [event["type"] for event in events]
         assert kinds.count("epoch") == 20
         assert kinds.count("done") == 1

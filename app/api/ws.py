@@ -53,11 +53,11 @@ async def run_events(websocket: WebSocket, run_id: str, since: int = -1) -> None
         async def forward() -> None:
             nonlocal last
             while True:
-                event = await subscription.get()
-                if event["seq"] <= last and event["type"] != "feature_maps":
+                frame = await subscription.get()
+                if frame.seq <= last and frame.type != "feature_maps":
                     continue  # already sent from the history
-                last = max(last, int(event["seq"]))
-                await websocket.send_text(json.dumps(event))
+                last = max(last, frame.seq)
+                await websocket.send_text(frame.text)
 
         await _serve_until_closed(websocket, forward(), _answer_pings)
 

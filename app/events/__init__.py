@@ -1,5 +1,5 @@
 """The event bus between the training worker thread and websocket viewers."""
 
-from app.events.bus import EventBus, Subscription
+from app.events.bus import EventBus, Frame, Subscription
 
-__all__ = ["EventBus", "Subscription"]
+__all__ = ["EventBus", "Frame", "Subscription"]

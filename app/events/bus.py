@@ -7,13 +7,28 @@ events are never dropped, and memory per viewer stays bounded.
 
 import asyncio
 import contextlib
+import json
 import threading
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 Event = dict[str, Any]
+
+
+class Frame(NamedTuple):
+    """An event as it travels to viewers: serialised once, however many viewers there are."""
+
+    seq: int
+    type: str
+    text: str  # the event as JSON
+
+    @classmethod
+    def of(cls, event: Event) -> "Frame":
+        """Serialise an event dict."""
+        return cls(int(event.get("seq", -1)), str(event.get("type")), json.dumps(event))
+
 
 DROPPABLE = frozenset({"step"})
 LATEST_ONLY = frozenset({"feature_maps"})
@@ -23,22 +38,22 @@ class Subscription:
     """One viewer's queue: bounded step points, the newest feature map, every other event."""
 
     def __init__(self, max_points: int) -> None:
-        self._events: deque[Event] = deque()
+        self._events: deque[Frame] = deque()
         self._points = 0
         self._max_points = max_points
-        self._latest: Event | None = None
+        self._latest: Frame | None = None
         self._ready = asyncio.Event()
         self.dropped = 0
 
-    def offer(self, event: Event) -> None:
-        """Queue an event (on the loop's thread); drop what a slow viewer can do without."""
-        kind = event.get("type")
+    def offer(self, frame: Frame) -> None:
+        """Queue a frame (on the loop's thread); drop what a slow viewer can do without."""
+        kind = frame.type
         if kind in LATEST_ONLY:
             if self._latest is not None:
                 self.dropped += 1
-            self._latest = event
+            self._latest = frame
         else:
-            self._events.append(event)
+            self._events.append(frame)
             if kind in DROPPABLE:
                 self._points += 1
                 if self._points > self._max_points:
@@ -47,22 +62,22 @@ class Subscription:
 
     def _drop_oldest_point(self) -> None:
         for index, queued in enumerate(self._events):
-            if queued.get("type") in DROPPABLE:
+            if queued.type in DROPPABLE:
                 del self._events[index]
                 self._points -= 1
                 self.dropped += 1
                 return
 
-    async def get(self) -> Event:
-        """The next event: queued ones in order, then the newest feature map."""
+    async def get(self) -> Frame:
+        """The next frame: queued ones in order, then the newest feature map."""
         while not self._events and self._latest is None:
             self._ready.clear()
             await self._ready.wait()
         if self._events:
-            event = self._events.popleft()
-            if event.get("type") in DROPPABLE:
+            frame = self._events.popleft()
+            if frame.type in DROPPABLE:
                 self._points -= 1
-            return event
+            return frame
         latest, self._latest = self._latest, None
         assert latest is not None
         return latest
@@ -92,8 +107,10 @@ class EventBus:
     def _deliver(self, run_id: str, event: Event) -> None:
         with self._lock:
             subscribers = list(self._subscribers.get(run_id, ()))
-        for subscription in subscribers:
-            subscription.offer(event)
+        if subscribers:
+            frame = Frame.of(event)
+            for subscription in subscribers:
+                subscription.offer(frame)
 
     def viewers(self, run_id: str) -> int:
         """How many subscriptions `run_id` has."""

@@ -21,6 +21,9 @@ def pixels_from_list(values: object) -> npt.NDArray[np.float32]:
     """
     if isinstance(values, np.ndarray):
         values = values.tolist()
+    fast = _plain_grid(values)
+    if fast is not None:
+        return fast
     if not isinstance(values, list | tuple):
         raise ImageError(
             f"pixels must be a list of {SIDE} rows of {SIDE} numbers, not {_kind(values)}"
@@ -44,6 +47,28 @@ def pixels_from_list(values: object) -> npt.NDArray[np.float32]:
         for column_index, value in enumerate(row):
             grid[row_index, column_index] = _pixel(value, f"pixels[{row_index}][{column_index}]")
     return grid
+
+
+def _plain_grid(values: object) -> npt.NDArray[np.float32] | None:
+    """The common case in one vectorised pass: well-formed plain numbers in 0..1; else None,
+    and the careful path below finds and names the problem."""
+    if not isinstance(values, list) or len(values) not in (SIDE, COUNT):
+        return None
+    rows = values if len(values) == SIDE else [values]
+    width = SIDE if len(values) == SIDE else COUNT
+    for row in rows:
+        if type(row) is not list or len(row) != width:
+            return None
+        if not all(type(value) is float or type(value) is int for value in row):
+            return None  # bools, strings, None, nested lists: the careful path names them
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            grid = np.asarray(rows, dtype=np.float64)
+    except OverflowError:  # an int beyond float range
+        return None
+    if not (np.isfinite(grid).all() and grid.min() >= 0.0 and grid.max() <= 1.0):
+        return None
+    return grid.astype(np.float32).reshape(SIDE, SIDE)
 
 
 def _pixel(value: object, where: str) -> float:
