@@ -1,0 +1,146 @@
+"""The training configuration: every knob of a run, with defaults that train MNIST well and fast."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+OptimizerName = Literal["sgd", "adam", "adamw", "rmsprop", "adagrad"]
+ScheduleName = Literal["none", "step", "cosine", "onecycle"]
+LossName = Literal["cross_entropy", "nll", "mse"]
+Precision = Literal["fp32", "bf16"]
+
+OPTIMIZER_NAMES: tuple[OptimizerName, ...] = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
+SCHEDULE_NAMES: tuple[ScheduleName, ...] = ("none", "step", "cosine", "onecycle")
+LOSS_NAMES: tuple[LossName, ...] = ("cross_entropy", "nll", "mse")
+
+# The learning rate each optimizer starts from when none is given (the peak for onecycle).
+DEFAULT_LR: dict[str, float] = {
+    "sgd": 0.02,
+    "adam": 3e-3,
+    "adamw": 3e-3,
+    "rmsprop": 1e-3,
+    "adagrad": 1e-2,
+}
+
+
+class ConfigError(ValueError):
+    """A training config was rejected; `issues` holds (field, message) pairs, one per problem."""
+
+    def __init__(self, issues: list[tuple[str, str]]) -> None:
+        self.issues = issues
+        super().__init__("; ".join(f"{field}: {message}" for field, message in issues))
+
+    def to_list(self) -> list[dict[str, str]]:
+        """The JSON form: [{"field", "message"}]."""
+        return [{"field": field, "message": message} for field, message in self.issues]
+
+
+class TrainConfig(BaseModel):
+    """One run's training configuration; unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    epochs: int = Field(default=3, ge=1, le=200, description="passes over the training digits")
+    batch_size: int = Field(default=64, ge=1, le=8192, description="digits per step")
+    optimizer: OptimizerName = "adam"
+    lr: float = Field(
+        default=3e-3,
+        gt=0.0,
+        le=10.0,
+        description="learning rate (peak lr for onecycle); left out: the optimizer's default",
+    )
+    momentum: float = Field(default=0.9, ge=0.0, lt=1.0, description="sgd and rmsprop")
+    nesterov: bool = Field(default=False, description="Nesterov momentum, sgd only")
+    weight_decay: float = Field(default=0.0, ge=0.0, le=1.0)
+    schedule: ScheduleName = Field(
+        default="onecycle", description="how the lr changes over the run, updated every step"
+    )
+    step_size: int = Field(default=1, ge=1, le=200, description="epochs between decays (step)")
+    gamma: float = Field(default=0.5, gt=0.0, le=1.0, description="decay factor (step)")
+    loss: LossName = Field(
+        default="cross_entropy", description="nll expects a model ending in log_softmax"
+    )
+    label_smoothing: float = Field(default=0.0, ge=0.0, le=0.5, description="cross_entropy only")
+    seed: int = Field(default=0, ge=0, le=2**31 - 1, description="same seed, same numbers (CPU)")
+    train_subset: int | None = Field(
+        default=None, ge=1, le=50_000, description="train on the first N digits only (demos)"
+    )
+    eval_limit: int | None = Field(
+        default=None, ge=1, le=10_000, description="evaluate on the first N validation/test digits"
+    )
+    early_stopping_patience: int | None = Field(
+        default=None,
+        ge=1,
+        le=200,
+        description="stop after this many epochs without a better validation accuracy",
+    )
+    restore_best: bool = Field(default=True, description="with early stopping: keep the best epoch")
+    max_steps: int | None = Field(default=None, ge=1, le=10_000_000, description="cap on steps")
+    precision: Precision = Field(default="fp32", description="bf16 autocast is faster on new CPUs")
+    normalize: bool = Field(default=True, description="standardise pixels with MNIST's mean/std")
+    probe_index: int = Field(
+        default=0, ge=0, le=9_999, description="the validation digit shown in feature maps"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_lr(cls, data: Any) -> Any:
+        """A missing (or null) lr becomes the chosen optimizer's default."""
+        if isinstance(data, Mapping) and data.get("lr") is None:
+            optimizer = data.get("optimizer", "adam")
+            return {**data, "lr": DEFAULT_LR.get(optimizer, DEFAULT_LR["adam"])}
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TrainConfig:
+        if self.label_smoothing > 0 and self.loss != "cross_entropy":
+            raise ValueError(
+                f"label_smoothing: applies to loss cross_entropy only, not {self.loss}"
+            )
+        if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0.0):
+            raise ValueError("nesterov: needs optimizer sgd with momentum > 0")
+        return self
+
+    def total_steps(self, train_size: int) -> int:
+        """Steps the whole run takes: every epoch's batches (the last may be short), capped."""
+        size = min(train_size, self.train_subset or train_size)
+        steps = self.epochs * -(-size // self.batch_size)
+        return min(steps, self.max_steps) if self.max_steps else steps
+
+
+def parse_config(raw: Mapping[str, Any] | TrainConfig | None = None) -> TrainConfig:
+    """Validate a raw config; raise ConfigError naming each bad field (never a pydantic trace)."""
+    if isinstance(raw, TrainConfig):
+        return raw
+    try:
+        return TrainConfig.model_validate(dict(raw or {}))
+    except ValidationError as error:
+        raise ConfigError([_issue(detail) for detail in error.errors()]) from None
+
+
+def _issue(detail: Mapping[str, Any]) -> tuple[str, str]:
+    """(field, message) for one pydantic error, e.g. ("epochs", "must be ≤ 200, got 1000")."""
+    location = ".".join(str(part) for part in detail.get("loc", ()))
+    message = str(detail.get("msg", "invalid"))
+    kind = detail.get("type", "")
+    context = detail.get("ctx") or {}
+    given = detail.get("input")
+    if message.startswith("Value error, "):
+        message = message.removeprefix("Value error, ")
+        field, _, rest = message.partition(": ")
+        if rest and field in TrainConfig.model_fields:
+            return field, rest
+    if kind == "extra_forbidden":
+        known = ", ".join(TrainConfig.model_fields)
+        return location, f"unknown field; known fields: {known}"
+    bounds = {"greater_than_equal": "≥", "greater_than": ">", "less_than_equal": "≤"}
+    bounds |= {"less_than": "<"}
+    if kind in bounds:
+        limit = next(iter(context.values()), "?")
+        return location, f"must be {bounds[kind]} {limit}, got {given!r}"
+    if kind == "literal_error":
+        return location, f"must be one of {context.get('expected', '?')}, got {given!r}"
+    return location or "config", f"{message} (got {given!r})"

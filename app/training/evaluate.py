@@ -1,0 +1,102 @@
+"""Evaluation on a held-out split: loss, accuracy, confusion matrix, confidently wrong digits."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from app.training.config import TrainConfig
+from app.training.data import NUM_CLASSES, DeviceSplit
+from app.training.events import WrongExample
+from app.training.optim import loss_targets, make_loss, probabilities
+
+EVAL_BATCH = 1000
+WRONG_EXAMPLES = 8
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What a model scores on one split."""
+
+    loss: float
+    accuracy: float
+    count: int
+    confusion: tuple[tuple[int, ...], ...]  # [label][prediction]
+    wrong: tuple[WrongExample, ...]  # most confident mistakes first
+
+
+def autocast(device: torch.device, precision: str) -> AbstractContextManager[object]:
+    """bf16 autocast on `device` for precision "bf16", else nothing."""
+    if precision == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return nullcontext()
+
+
+@torch.no_grad()
+def evaluate(
+    module: nn.Module, split: DeviceSplit, config: TrainConfig, device: torch.device
+) -> Evaluation:
+    """Score `module` (in eval mode, batched, no gradients) on `split`; its mode is restored."""
+    was_training = module.training
+    module.eval()
+    loss_function = make_loss(config, training=False)
+    loss_sum = torch.zeros((), device=device)
+    predictions: list[torch.Tensor] = []
+    confidences: list[torch.Tensor] = []
+    try:
+        for start in range(0, len(split), EVAL_BATCH):
+            inputs = split.inputs[start : start + EVAL_BATCH]  # (B, *input_shape)
+            labels = split.labels[start : start + EVAL_BATCH]  # (B,)
+            with autocast(device, config.precision):
+                outputs = module(inputs).float()  # (B, 10)
+            loss_sum += loss_function(outputs, loss_targets(config, labels)) * len(labels)
+            confidence, prediction = probabilities(outputs, config.loss).max(dim=1)  # (B,)
+            predictions.append(prediction)
+            confidences.append(confidence)
+    finally:
+        module.train(was_training)
+    prediction = torch.cat(predictions)  # (N,)
+    confidence = torch.cat(confidences)  # (N,)
+    labels = split.labels
+    confusion = torch.bincount(labels * NUM_CLASSES + prediction, minlength=NUM_CLASSES**2)
+    wrong = _most_confident_wrong(split, prediction, confidence)
+    count = len(split)
+    return Evaluation(
+        loss=loss_sum.item() / count,
+        accuracy=(prediction == labels).sum().item() / count,
+        count=count,
+        confusion=tuple(tuple(row) for row in confusion.view(NUM_CLASSES, NUM_CLASSES).tolist()),
+        wrong=wrong,
+    )
+
+
+def _most_confident_wrong(
+    split: DeviceSplit, prediction: torch.Tensor, confidence: torch.Tensor
+) -> tuple[WrongExample, ...]:
+    """The mistakes the model was surest of, most confident first."""
+    is_wrong = prediction != split.labels  # (N,)
+    wrong_count = int(is_wrong.sum().item())
+    if wrong_count == 0:
+        return ()
+    scores = confidence.masked_fill(~is_wrong, -1.0)  # (N,): right answers sort last
+    top = scores.topk(min(WRONG_EXAMPLES, wrong_count)).indices  # (K,)
+    rows = zip(
+        top.tolist(),
+        split.labels[top].tolist(),
+        prediction[top].tolist(),
+        confidence[top].tolist(),
+        strict=True,
+    )
+    return tuple(
+        WrongExample(
+            index=index,
+            label=label,
+            prediction=guess,
+            probability=round(probability, 4),
+            image=split.images[index].numpy().tobytes(),
+        )
+        for index, label, guess, probability in rows
+    )

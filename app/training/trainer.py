@@ -1,0 +1,578 @@
+"""The training loop: plain synchronous PyTorch, with throttled events and live control.
+
+The hot loop does what a hand-written loop does (slice a permutation, forward, backward, step)
+plus two on-device additions per step (loss and correct-count sums). Values are read back to
+the host only when an event is due: a step point at most every `Throttle.step_s`, feature maps
+at most every `Throttle.feature_maps_s`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from app.nn import BuiltModel
+from app.training.config import TrainConfig
+from app.training.control import RunControl, StopKind
+from app.training.data import DeviceData, epoch_batches
+from app.training.evaluate import Evaluation, evaluate
+from app.training.events import (
+    DoneEvent,
+    EpochEvent,
+    Event,
+    FeatureMapsEvent,
+    SeqCounter,
+    StatusEvent,
+    StepEvent,
+)
+from app.training.optim import loss_targets, lr_factor, make_loss, make_optimizer
+from app.training.probe import FeatureProbe
+
+EmitFunction = Callable[[Event], None]
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (e.g. the loss became NaN); the message says why, for people."""
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """Minimum seconds between two step events and between two feature-map frames."""
+
+    step_s: float = 0.1
+    feature_maps_s: float = 0.5
+
+
+@dataclass
+class TrainingState:
+    """What a checkpoint holds: weights, optimizer state, counters and random states."""
+
+    model_state: dict[str, torch.Tensor]
+    optimizer_state: dict[str, Any] | None
+    meta: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class WeightSnapshot:
+    """A CPU copy of the weights at some step, for predictions while training goes on."""
+
+    step: int
+    epoch: int
+    state: dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """How a run ended and its figures; test figures only for completed runs."""
+
+    status: str  # completed, stopped or interrupted
+    epochs: int
+    steps: int
+    seconds: float
+    train_seconds: float
+    samples: int
+    val_accuracy: float | None
+    best_val_accuracy: float | None
+    best_epoch: int | None
+    test_accuracy: float | None
+    test_loss: float | None
+    early_stopped: bool
+
+    @property
+    def samples_per_s(self) -> float:
+        """Training throughput: digits per second of training steps."""
+        return self.samples / self.train_seconds if self.train_seconds > 0 else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON form (the CLI's last line)."""
+        return {
+            "type": "summary",
+            "status": self.status,
+            "epochs": self.epochs,
+            "steps": self.steps,
+            "seconds": round(self.seconds, 3),
+            "train_seconds": round(self.train_seconds, 3),
+            "samples_per_s": round(self.samples_per_s, 1),
+            "val_accuracy": self.val_accuracy,
+            "best_val_accuracy": self.best_val_accuracy,
+            "best_epoch": self.best_epoch,
+            "test_accuracy": self.test_accuracy,
+            "test_loss": self.test_loss,
+            "early_stopped": self.early_stopped,
+        }
+
+
+def _cpu_copy(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {name: tensor.detach().to("cpu", copy=True) for name, tensor in state.items()}
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+@dataclass
+class _Progress:
+    """Counters since the last step event (host-side numbers only)."""
+
+    time: float = 0.0
+    step: int = 0
+    samples: int = 0
+    loss_sum: float = 0.0
+    correct: float = 0.0
+
+
+@dataclass
+class _EpochState:
+    """Running sums of the epoch in flight; the sums stay on the device until an event."""
+
+    started: float
+    start_step: int
+    loss_sum: torch.Tensor  # () sum of batch mean losses
+    correct: torch.Tensor  # () int64
+    progress: _Progress
+    samples: int = 0
+    paused_seconds: float = 0.0
+    train_seconds: float = 0.0  # in training steps, pauses excluded (set when the epoch ends)
+
+    @classmethod
+    def begin(cls, step: int, device: torch.device) -> _EpochState:
+        now = time.perf_counter()
+        return cls(
+            started=now,
+            start_step=step,
+            loss_sum=torch.zeros((), device=device),
+            correct=torch.zeros((), dtype=torch.int64, device=device),
+            progress=_Progress(time=now, step=step),
+        )
+
+
+@dataclass
+class _Best:
+    """Early-stopping bookkeeping."""
+
+    accuracy: float | None = None
+    epoch: int | None = None
+    stale_epochs: int = 0
+    state: dict[str, torch.Tensor] | None = field(default=None, repr=False)
+
+
+class Trainer:
+    """Trains one built model on MNIST tensors; `run()` blocks until the run ends."""
+
+    def __init__(
+        self,
+        built: BuiltModel,
+        config: TrainConfig,
+        data: DeviceData,
+        *,
+        control: RunControl | None = None,
+        emit: EmitFunction | None = None,
+        seq: SeqCounter | None = None,
+        checkpoint: Callable[[TrainingState], None] | None = None,
+        snapshot: Callable[[WeightSnapshot], None] | None = None,
+        resume: TrainingState | None = None,
+        throttle: Throttle | None = None,
+        feature_maps: bool = True,
+    ) -> None:
+        self.config = config
+        self.data = data
+        self.device = data.device
+        self.module: nn.Sequential = built.module.to(self.device)
+        self.control = control or RunControl()
+        self.seq = seq or SeqCounter()
+        self._emit_event = emit
+        self._checkpoint = checkpoint
+        self._snapshot = snapshot
+        self.throttle = throttle or Throttle()
+        self.optimizer = make_optimizer(self.module.parameters(), config, self.device)
+        self._loss = make_loss(config)
+        self._targets = loss_targets(config, data.train.labels)  # (N,) or (N, 10)
+        self._probe = (
+            FeatureProbe(
+                self.module,
+                built.summary,
+                data.validation,
+                config.probe_index,
+                config.loss,
+                config.precision,
+            )
+            if feature_maps
+            else None
+        )
+        self.steps_per_epoch = -(-len(data.train) // config.batch_size)
+        self.total_steps = config.total_steps(len(data.train))
+        self.base_lr = config.lr
+        self.epoch = 0  # epochs completed
+        self.step = 0  # steps completed
+        self.train_seconds = 0.0
+        self.samples = 0
+        self._best = _Best()
+        self._generator = torch.Generator().manual_seed(config.seed)
+        self._last_validation: Evaluation | None = None
+        self._next_step_event = self._next_maps = 0.0  # the first step makes a point and a frame
+        self._current = _EpochState.begin(self.step, self.device)
+        if resume is not None:
+            self._restore(resume)
+        else:
+            torch.manual_seed(config.seed)  # dropout and other random layers
+        self._set_lr(self.step)
+
+    # -- the run -----------------------------------------------------------------------------
+
+    def run(self) -> TrainResult:
+        """Train until the last epoch, max_steps, early stopping, or a stop/interrupt request."""
+        started = time.perf_counter()
+        early_stopped = False
+        self.module.train()
+        while self.epoch < self.config.epochs and not self._step_limit_reached():
+            epoch_started = time.perf_counter()
+            stop = self._train_epoch()
+            if stop is StopKind.INTERRUPT:
+                return self._result("interrupted", started, early_stopped)
+            if stop is StopKind.STOP:
+                self._save(final=True)
+                return self._result("stopped", started, early_stopped)
+            early_stopped = self._end_epoch(epoch_started)
+            if early_stopped:
+                break
+        return self._finish(started, early_stopped)
+
+    def _train_epoch(self) -> StopKind | None:
+        """One pass over the (permuted) training digits; returns a stop request if one came."""
+        train, config, control, probe = self.data.train, self.config, self.control, self._probe
+        inputs, labels, targets = train.inputs, train.labels, self._targets
+        scheduled = config.schedule != "none"
+        train_step = self._step_function()
+        batches = epoch_batches(len(train), config.batch_size, self._generator, self.device)
+        epoch = self._current = _EpochState.begin(self.step, self.device)
+        next_step_event, next_maps = self._next_step_event, self._next_maps
+        stop: StopKind | None = None
+        for index in batches:  # (B,) indices into the training split
+            if control.pending:
+                stop = self._obey()
+                if stop is not None:
+                    break
+                next_step_event = 0.0  # show the effect of a command at once
+            if scheduled:
+                self._set_lr(self.step)
+            batch_targets = targets.index_select(0, index)  # (B,) or (B, 10)
+            outputs, loss = train_step(inputs.index_select(0, index), batch_targets)
+            batch_labels = batch_targets if targets is labels else labels.index_select(0, index)
+            epoch.loss_sum += loss.detach()
+            epoch.correct += (outputs.argmax(dim=1) == batch_labels).sum()
+            self.step += 1
+            epoch.samples += index.shape[0]
+            now = time.perf_counter()
+            if now >= next_step_event:
+                self._emit_step(now)
+                next_step_event = now + self.throttle.step_s
+            if probe is not None and now >= next_maps:
+                self._emit_feature_maps()
+                self._publish_snapshot()
+                next_maps = time.perf_counter() + self.throttle.feature_maps_s
+            if self._step_limit_reached():
+                break
+        self._next_step_event, self._next_maps = next_step_event, next_maps
+        _synchronize(self.device)
+        now = time.perf_counter()
+        epoch.train_seconds = now - epoch.started - epoch.paused_seconds
+        self.train_seconds += epoch.train_seconds
+        self.samples += epoch.samples
+        if stop is None and self.step > epoch.progress.step:
+            self._emit_step(now)  # the epoch's last point
+        return stop
+
+    def _step_function(
+        self,
+    ) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+        """train_step(inputs, targets) → (outputs, loss): forward, backward, optimizer step."""
+        module, optimizer, loss_function = self.module, self.optimizer, self._loss
+        bf16, device_type = self.config.precision == "bf16", self.device.type
+
+        def train_step(
+            inputs: torch.Tensor, targets: torch.Tensor
+        ) -> tuple[torch.Tensor, torch.Tensor]:
+            if bf16:
+                with torch.autocast(device_type, dtype=torch.bfloat16):
+                    outputs = module(inputs)  # (B, 10)
+                    loss = loss_function(outputs, targets)
+            else:
+                outputs = module(inputs)  # (B, 10)
+                loss = loss_function(outputs, targets)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()  # type: ignore[no-untyped-call]
+            optimizer.step()
+            return outputs, loss
+
+        return train_step
+
+    def _end_epoch(self, epoch_started: float) -> bool:
+        """Validate, report the epoch, track the best epoch, checkpoint; True to stop early."""
+        self.epoch += 1
+        epoch = self._current
+        steps = max(self.step - epoch.start_step, 1)
+        train_loss = epoch.loss_sum.item() / steps
+        self._check_finite(train_loss)
+        validation = evaluate(self.module, self.data.validation, self.config, self.device)
+        self._last_validation = validation
+        best = self._best
+        improved = best.accuracy is None or validation.accuracy > best.accuracy
+        if improved:
+            best.accuracy, best.epoch, best.stale_epochs = validation.accuracy, self.epoch, 0
+            if self._keeps_best_weights():
+                best.state = _cpu_copy(self.module.state_dict())
+        else:
+            best.stale_epochs += 1
+        epoch_seconds = time.perf_counter() - epoch_started - epoch.paused_seconds
+        self._emit(
+            EpochEvent(
+                seq=self.seq(),
+                epoch=self.epoch,
+                step=self.step,
+                train_loss=train_loss,
+                train_accuracy=epoch.correct.item() / max(epoch.samples, 1),
+                val_loss=validation.loss,
+                val_accuracy=validation.accuracy,
+                val_count=validation.count,
+                seconds=round(epoch_seconds, 3),
+                samples_per_s=round(epoch.samples / max(epoch.train_seconds, 1e-9), 1),
+                lr=self.current_lr,
+                best=improved,
+                confusion=validation.confusion,
+                wrong=validation.wrong,
+            )
+        )
+        self._emit_feature_maps(at_epoch_end=True)
+        self._publish_snapshot()
+        self._save(final=False)
+        patience = self.config.early_stopping_patience
+        return patience is not None and best.stale_epochs >= patience
+
+    def _finish(self, started: float, early_stopped: bool) -> TrainResult:
+        """Restore the best weights if asked, test, report and save the final checkpoint."""
+        best = self._best
+        restored = best.state is not None and best.epoch != self.epoch
+        if restored and best.state is not None:
+            self.module.load_state_dict(best.state)
+            self._last_validation = evaluate(
+                self.module, self.data.validation, self.config, self.device
+            )
+        test = evaluate(self.module, self.data.test, self.config, self.device)
+        if restored:
+            self._emit_feature_maps(at_epoch_end=True)
+        self._publish_snapshot()
+        self._save(final=True)
+        result = self._result("completed", started, early_stopped, test)
+        self._emit(
+            DoneEvent(
+                seq=self.seq(),
+                epochs=result.epochs,
+                steps=result.steps,
+                test_loss=test.loss,
+                test_accuracy=test.accuracy,
+                test_count=test.count,
+                val_accuracy=result.val_accuracy or 0.0,
+                best_val_accuracy=result.best_val_accuracy or 0.0,
+                best_epoch=result.best_epoch or 0,
+                early_stopped=early_stopped,
+                seconds=round(result.seconds, 3),
+                train_seconds=round(result.train_seconds, 3),
+                samples_per_s=round(result.samples_per_s, 1),
+            )
+        )
+        return result
+
+    def _result(
+        self, status: str, started: float, early_stopped: bool, test: Evaluation | None = None
+    ) -> TrainResult:
+        validation = self._last_validation
+        return TrainResult(
+            status=status,
+            epochs=self.epoch,
+            steps=self.step,
+            seconds=time.perf_counter() - started,
+            train_seconds=self.train_seconds,
+            samples=self.samples,
+            val_accuracy=validation.accuracy if validation else None,
+            best_val_accuracy=self._best.accuracy,
+            best_epoch=self._best.epoch,
+            test_accuracy=test.accuracy if test else None,
+            test_loss=test.loss if test else None,
+            early_stopped=early_stopped,
+        )
+
+    # -- control -----------------------------------------------------------------------------
+
+    def _obey(self) -> StopKind | None:
+        """Apply what the control asks for; blocks while paused. Returns a stop request."""
+        commands = self.control.take()
+        if commands.lr is not None:
+            self.base_lr = commands.lr
+            self._set_lr(self.step)
+        if commands.stop is not None:
+            return commands.stop
+        if commands.pause:
+            paused_at = time.perf_counter()
+            self._emit(StatusEvent(seq=self.seq(), status="paused"))
+            self.control.wait_while_paused()
+            paused = time.perf_counter() - paused_at
+            self._current.paused_seconds += paused
+            self._current.progress.time += paused
+            commands = self.control.take()
+            if commands.lr is not None:
+                self.base_lr = commands.lr
+                self._set_lr(self.step)
+            if commands.stop is not None:
+                return commands.stop
+            self._emit(StatusEvent(seq=self.seq(), status="running"))
+        return None
+
+    def _set_lr(self, step: int) -> None:
+        factor = lr_factor(self.config, step, self.total_steps, self.steps_per_epoch)
+        lr = self.base_lr * factor
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+    @property
+    def current_lr(self) -> float:
+        """The learning rate the next step uses."""
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    def _step_limit_reached(self) -> bool:
+        return self.config.max_steps is not None and self.step >= self.config.max_steps
+
+    def _keeps_best_weights(self) -> bool:
+        return self.config.early_stopping_patience is not None and self.config.restore_best
+
+    # -- events ------------------------------------------------------------------------------
+
+    def _emit(self, event: Event) -> None:
+        if self._emit_event is not None:
+            self._emit_event(event)
+
+    def _emit_step(self, now: float) -> None:
+        """A point of the loss curve over the steps since the previous point (reads back)."""
+        epoch = self._current
+        loss_total, correct_total = epoch.loss_sum.item(), float(epoch.correct.item())
+        progress = epoch.progress
+        steps = self.step - progress.step
+        samples = epoch.samples - progress.samples
+        loss = (loss_total - progress.loss_sum) / max(steps, 1)
+        self._check_finite(loss)
+        elapsed = max(now - progress.time, 1e-9)
+        self._emit(
+            StepEvent(
+                seq=self.seq(),
+                step=self.step,
+                total_steps=self.total_steps,
+                epoch=self.epoch + 1,
+                epoch_progress=round((self.step - epoch.start_step) / self.steps_per_epoch, 4),
+                loss=loss,
+                accuracy=(correct_total - progress.correct) / max(samples, 1),
+                lr=self.current_lr,
+                samples_per_s=round(samples / elapsed, 1),
+            )
+        )
+        epoch.progress = _Progress(now, self.step, epoch.samples, loss_total, correct_total)
+
+    def _emit_feature_maps(self, *, at_epoch_end: bool = False) -> None:
+        probe = self._probe
+        if probe is None:
+            return
+        result = probe.capture()
+        self._emit(
+            FeatureMapsEvent(
+                seq=self.seq(),
+                step=self.step,
+                epoch=self.epoch if at_epoch_end else self.epoch + 1,
+                probe_index=probe.index,
+                probe_label=probe.label,
+                probe_image=probe.image,
+                probabilities=result.probabilities,
+                layers=result.layers,
+                filters=result.filters,
+                at_epoch_end=at_epoch_end,
+            )
+        )
+
+    def _check_finite(self, loss: float) -> None:
+        if not math.isfinite(loss):
+            raise TrainingError(
+                f"the loss diverged (NaN/infinite: {loss}) at step {self.step} "
+                f"(epoch {self.epoch + 1}); the learning rate ({self.current_lr:g}) is probably "
+                "too high"
+            )
+
+    # -- weights out and in ------------------------------------------------------------------
+
+    def _publish_snapshot(self) -> None:
+        if self._snapshot is not None:
+            state = _cpu_copy(self.module.state_dict())
+            self._snapshot(WeightSnapshot(self.step, self.epoch, state))
+
+    def state(self, *, final: bool) -> TrainingState:
+        """Everything needed to go on from here (at an epoch boundary) or to use the weights."""
+        best = self._best
+        meta: dict[str, Any] = {
+            "epoch": self.epoch,
+            "step": self.step,
+            "seq": self.seq.last,
+            "base_lr": self.base_lr,
+            "train_seconds": self.train_seconds,
+            "samples": self.samples,
+            "best_val_accuracy": best.accuracy,
+            "best_epoch": best.epoch,
+            "stale_epochs": best.stale_epochs,
+            "final": final,
+            "config": self.config.model_dump(),
+            "cpu_rng": torch.get_rng_state(),
+            "permutation_rng": self._generator.get_state(),
+        }
+        if self.device.type == "cuda":
+            meta["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        if best.state is not None and best.epoch != self.epoch:
+            meta["best_model_state"] = best.state
+        return TrainingState(
+            model_state=dict(self.module.state_dict()),
+            optimizer_state=self.optimizer.state_dict(),
+            meta=meta,
+        )
+
+    def _save(self, *, final: bool) -> None:
+        if self._checkpoint is not None:
+            self._checkpoint(self.state(final=final))
+
+    def _restore(self, state: TrainingState) -> None:
+        """Continue from a checkpoint taken at the end of an epoch."""
+        meta = state.meta
+        self.module.load_state_dict(state.model_state)
+        if state.optimizer_state is not None:
+            self.optimizer.load_state_dict(state.optimizer_state)
+        self.epoch = int(meta["epoch"])
+        self.step = int(meta["step"])
+        self.base_lr = float(meta["base_lr"])
+        self.train_seconds = float(meta.get("train_seconds", 0.0))
+        self.samples = int(meta.get("samples", 0))
+        self._best = _Best(
+            accuracy=meta.get("best_val_accuracy"),
+            epoch=meta.get("best_epoch"),
+            stale_epochs=int(meta.get("stale_epochs", 0)),
+        )
+        if self._keeps_best_weights():
+            best_state = meta.get("best_model_state")
+            self._best.state = (
+                _cpu_copy(best_state) if best_state else _cpu_copy(self.module.state_dict())
+            )
+        torch.set_rng_state(meta["cpu_rng"].cpu())
+        self._generator.set_state(meta["permutation_rng"].cpu())
+        if "cuda_rng" in meta and self.device.type == "cuda":
+            torch.cuda.set_rng_state(meta["cuda_rng"].cpu(), self.device)

@@ -1,0 +1,312 @@
+"""Tests of the run manager: queue, live control, failures, persistence, crash and resume."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from torch import nn
+
+from app.data import Mnist
+from app.nn import BuiltModel, build_model, load_preset
+from app.settings import Settings
+from app.store import ConflictError, RunRecord, RunStatus, Store, load_checkpoint
+from app.training import ConfigError, RunManager, Throttle
+
+MLP = load_preset("mlp")
+QUICK = {"train_subset": 256, "eval_limit": 200, "epochs": 1, "batch_size": 64}
+LONG = {"train_subset": 50_000, "eval_limit": 100, "batch_size": 16, "schedule": "none"}
+EVERY_STEP = Throttle(step_s=0.0, feature_maps_s=0.0)
+
+
+class Events:
+    """A listener that records (run_id, event) pairs and lets a test wait for one."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, dict[str, Any]]] = []
+        self.hooks: list[Callable[[str, dict[str, Any]], None]] = []
+        self._changed = threading.Condition()
+
+    def __call__(self, run_id: str, event: dict[str, Any]) -> None:
+        with self._changed:
+            self.items.append((run_id, event))
+            self._changed.notify_all()
+        for hook in self.hooks:
+            hook(run_id, event)
+
+    def of(self, run_id: str, kind: str | None = None) -> list[dict[str, Any]]:
+        with self._changed:
+            return [e for r, e in self.items if r == run_id and kind in (None, e["type"])]
+
+    def wait_for(
+        self, run_id: str, matches: Callable[[dict[str, Any]], bool], timeout: float = 30.0
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                found = [e for r, e in self.items if r == run_id and matches(e)]
+                if found:
+                    return found[0]
+                left = deadline - time.monotonic()
+                assert left > 0, "timed out waiting for an event"
+                self._changed.wait(left)
+
+
+def is_status(status: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda event: event["type"] == "status" and event["status"] == status
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def events() -> Events:
+    return Events()
+
+
+def open_manager(
+    data_dir: Path, mnist: Mnist, events: Events, throttle: Throttle = EVERY_STEP
+) -> tuple[Store, RunManager]:
+    store = Store(data_dir)
+    manager = RunManager(
+        store, Settings(data_dir=data_dir, device="cpu"), mnist=mnist, throttle=throttle
+    )
+    manager.add_listener(events)
+    manager.start()
+    return store, manager
+
+
+@pytest.fixture
+def manager(data_dir: Path, mnist: Mnist, events: Events) -> Iterator[RunManager]:
+    store, opened = open_manager(data_dir, mnist, events, Throttle())
+    try:
+        yield opened
+    finally:
+        opened.close()
+        store.close()
+
+
+def finished(manager: RunManager, run: RunRecord, timeout: float = 60.0) -> RunRecord:
+    record = manager.wait(run.id, timeout)
+    assert record.status not in {RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.PAUSED}
+    return record
+
+
+# -- a whole run ---------------------------------------------------------------------------
+
+
+def test_run_completes_and_everything_is_persisted(manager: RunManager, events: Events) -> None:
+    run = manager.submit_spec(MLP, {**QUICK, "epochs": 2}, name="mlp")
+    record = finished(manager, run)
+
+    assert record.status == RunStatus.COMPLETED and record.error is None
+    assert record.epoch == 2 and record.step == 8
+    assert record.test_accuracy is not None and record.test_accuracy > 0.5
+    assert record.config["epochs"] == 2 and record.config["lr"] == 3e-3
+    assert manager.store.journal_mode() == "wal"
+
+    live = events.of(run.id)
+    seqs = [event["seq"] for event in live]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    statuses = [event["status"] for event in live if event["type"] == "status"]
+    assert statuses == ["queued", "running", "completed"]
+    kinds = [event["type"] for event in live]
+    assert kinds.count("epoch") == 2 and kinds.count("done") == 1
+    assert kinds.index("done") < len(kinds) - 1  # the final status comes after `done`
+
+    stored = manager.store.events_since(run.id)
+    kept = [e for e in live if e["type"] != "feature_maps" or e["at_epoch_end"]]
+    assert stored == kept  # the history is exactly what listeners saw, minus live frames
+    assert manager.store.events_since(run.id, types=["feature_maps"])[-1]["at_epoch_end"]
+
+    checkpoint = load_checkpoint(record.checkpoint or "")
+    assert checkpoint.meta["final"] and checkpoint.meta["epoch"] == 2
+    assert checkpoint.optimizer_state is not None and checkpoint.optimizer_state["state"]
+    snapshot = manager.latest_weights(run.id)
+    assert snapshot is not None and snapshot.step == 8
+    assert all(torch.equal(snapshot.state[k], v) for k, v in checkpoint.model_state.items())
+
+    model = manager.snapshot_model(run.id)
+    assert model is not None and not model.training
+    validation = manager.mnist().validation
+    inputs = (validation.images[:200].float() / 255 - 0.1307) / 0.3081
+    with torch.no_grad():
+        predictions = model(inputs.unsqueeze(1)).argmax(dim=1)
+    accuracy = (predictions == validation.labels[:200]).sum().item() / 200
+    done = events.of(run.id, "done")[0]
+    epoch = events.of(run.id, "epoch")[-1]
+    assert accuracy == pytest.approx(epoch["val_accuracy"]) and done["val_accuracy"] == accuracy
+
+
+def test_bad_submissions_are_refused_with_the_field(manager: RunManager) -> None:
+    with pytest.raises(ConfigError) as caught:
+        manager.submit_spec(MLP, {"epochs": 0})
+    assert caught.value.issues[0][0] == "epochs"
+    with pytest.raises(ConfigError) as caught:
+        manager.submit_spec(MLP, {"loss": "nll"})
+    assert caught.value.issues[0][0] == "loss" and "log_softmax" in str(caught.value)
+    eight_outputs = {"layers": [{"type": "flatten"}, {"type": "linear", "out_features": 8}]}
+    with pytest.raises(ConfigError, match="10 class scores"):
+        manager.submit_spec(eight_outputs, {})
+    with_log_softmax = {"layers": [*MLP.model_dump()["layers"], {"type": "log_softmax"}]}
+    run = manager.submit_spec(with_log_softmax, {**QUICK, "loss": "nll"})
+    assert finished(manager, run).status == RunStatus.COMPLETED
+    assert manager.store.list_runs(statuses=["failed"]) == []
+
+
+# -- control -------------------------------------------------------------------------------
+
+
+def test_control_from_another_thread(data_dir: Path, mnist: Mnist, events: Events) -> None:
+    store, manager = open_manager(data_dir, mnist, events)
+    try:
+        run = manager.submit_spec(MLP, LONG)
+        manager_pauses_at_step = 5
+        events.hooks.append(
+            lambda run_id, e: (
+                manager.pause(run_id)
+                if e["type"] == "step" and e["step"] == manager_pauses_at_step
+                else None
+            )
+        )
+        events.wait_for(run.id, is_status("paused"))
+        assert manager.store.get_run(run.id).status == RunStatus.PAUSED  # type: ignore[union-attr]
+        steps_when_paused = [e["step"] for e in events.of(run.id, "step")]
+        time.sleep(0.3)
+        assert [e["step"] for e in events.of(run.id, "step")] == steps_when_paused
+        assert steps_when_paused[-1] == manager_pauses_at_step
+
+        manager.set_lr(run.id, 0.0042)
+        manager.resume(run.id)
+        events.wait_for(run.id, is_status("running"))
+        after = events.wait_for(run.id, lambda e: e["type"] == "step" and e["step"] > 5)
+        assert after["lr"] == 0.0042
+        assert manager.store.get_run(run.id).status == RunStatus.RUNNING  # type: ignore[union-attr]
+
+        manager.stop(run.id)
+        record = finished(manager, run)
+        assert record.status == RunStatus.STOPPED
+        assert record.checkpoint is not None  # a stopped run keeps its weights
+        assert events.of(run.id, "done") == []
+        with pytest.raises(ConflictError):
+            manager.pause(run.id)
+    finally:
+        manager.close()
+        store.close()
+
+
+def test_a_queued_run_can_be_stopped_before_it_starts(manager: RunManager, events: Events) -> None:
+    first = manager.submit_spec(MLP, LONG)
+    second = manager.submit_spec(MLP, QUICK)
+    events.wait_for(first.id, lambda e: e["type"] == "step")
+    assert manager.stop(second.id).status == RunStatus.STOPPED
+    manager.stop(first.id)
+    assert finished(manager, first).status == RunStatus.STOPPED
+    assert [e["status"] for e in events.of(second.id, "status")] == ["queued", "stopped"]
+
+
+# -- failures ------------------------------------------------------------------------------
+
+
+def test_nan_run_fails_and_the_next_one_completes(manager: RunManager) -> None:
+    linear = {"layers": [{"type": "flatten"}, {"type": "linear", "out_features": 10}]}
+    exploding = {"loss": "mse", "optimizer": "sgd", "lr": 10.0, "momentum": 0.0}
+    bad = manager.submit_spec(linear, {**QUICK, **exploding, "train_subset": 1280})
+    good = manager.submit_spec(MLP, QUICK)
+    failed = finished(manager, bad)
+    assert failed.status == RunStatus.FAILED
+    assert failed.error is not None and "NaN" in failed.error and "learning rate" in failed.error
+    assert finished(manager, good).status == RunStatus.COMPLETED
+    last = manager.store.events_since(bad.id)[-1]
+    assert (last["type"], last["status"], last["reason"]) == ("status", "failed", failed.error)
+
+
+class Boom(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise RuntimeError("boom in the model")
+
+
+def test_an_exception_in_the_model_fails_the_run_only(
+    manager: RunManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+
+    def build_broken(spec: object, *args: Any, **kwargs: Any) -> BuiltModel:
+        built = build_model(spec, *args, **kwargs)
+        if len(built.module) == 4:  # only the 4-layer mlp breaks
+            built.module.append(Boom())
+        return built
+
+    monkeypatch.setattr("app.training.worker.build_model", build_broken)
+    broken = manager.submit_spec(MLP, QUICK)
+    fine = manager.submit_spec(load_preset("lenet5"), QUICK)
+    failed = finished(manager, broken)
+    assert failed.status == RunStatus.FAILED
+    assert failed.error == "RuntimeError: boom in the model"
+    assert finished(manager, fine).status == RunStatus.COMPLETED
+
+
+# -- crash and resume ----------------------------------------------------------------------
+
+
+def test_resume_after_a_crash_continues_from_the_checkpoint(
+    data_dir: Path, mnist: Mnist, events: Events, tmp_path: Path
+) -> None:
+    config = {"train_subset": 640, "eval_limit": 200, "epochs": 2, "batch_size": 64}
+    spec = load_preset("mlp-deep")  # dropout: the random state must be restored too
+
+    # The reference: the same run, never interrupted.
+    reference_store, reference = open_manager(tmp_path / "reference", mnist, Events())
+    straight = reference.submit_spec(spec, config)
+    assert finished(reference, straight).status == RunStatus.COMPLETED
+    expected = reference.latest_weights(straight.id)
+    reference.close()
+    reference_store.close()
+    assert expected is not None
+
+    # First process: pause three steps into epoch 2, then die without tidying up.
+    store, manager = open_manager(data_dir, mnist, events)
+    run = manager.submit_spec(spec, config)
+    events.hooks.append(
+        lambda run_id, e: manager.pause(run_id) if e["type"] == "step" and e["step"] == 13 else None
+    )
+    events.wait_for(run.id, is_status("paused"))
+    manager.close()  # the worker leaves; the run is `interrupted`
+    store.update_run(run.id, status=RunStatus.PAUSED)  # … as a killed process would leave it
+    lost_seq = store.get_run(run.id).last_seq  # type: ignore[union-attr]
+    store.close()
+
+    events.hooks.clear()
+    # Next start: the run is interrupted; resuming drops the lost epoch's events and goes on.
+    store, manager = open_manager(data_dir, mnist, events)
+    try:
+        record = store.get_run(run.id)
+        assert record is not None and record.status == RunStatus.INTERRUPTED
+        assert record.epoch == 1 and record.step == 10  # the checkpoint after epoch 1
+        resumed = manager.resume(run.id)
+        assert resumed.status in {RunStatus.QUEUED, RunStatus.RUNNING}
+        record = finished(manager, run)
+        assert record.status == RunStatus.COMPLETED and (record.epoch, record.step) == (2, 20)
+
+        history = store.events_since(run.id)
+        seqs = [event["seq"] for event in history]
+        assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+        assert max(seqs) > lost_seq  # numbering went on, never reused
+        steps = [event["step"] for event in history if event["type"] == "step"]
+        assert steps == list(range(1, 21))  # steps 11-13 of the lost epoch appear once
+        assert [e["epoch"] for e in history if e["type"] == "epoch"] == [1, 2]
+        statuses = [e["status"] for e in history if e["type"] == "status"]
+        assert statuses == ["queued", "running", "queued", "running", "completed"]
+
+        final = manager.latest_weights(run.id)
+        assert final is not None
+        assert all(torch.equal(final.state[k], v) for k, v in expected.state.items())
+    finally:
+        manager.close()
+        store.close()
