@@ -18,6 +18,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     data_dir: Path = Path("data")
+    mnist_dir: Path | None = Field(
+        default=None, description="where mnist.safetensors is read from; default: data_dir"
+    )
     device: str = Field(default="auto", description="auto, cpu, cuda, cuda:N or mps")
     device_concurrency: int = Field(
         default=1, ge=1, le=16, description="runs trained at the same time on one device"
@@ -35,6 +38,10 @@ class Settings(BaseSettings):
     max_params: int = Field(default=20_000_000, ge=1)
     max_kernel_size: int = Field(default=11, ge=1)
     max_nesting: int = Field(default=4, ge=1)
+
+    def mnist_cache_dir(self) -> Path:
+        """The directory holding mnist.safetensors: mnist_dir if set, else data_dir."""
+        return self.mnist_dir if self.mnist_dir is not None else self.data_dir
 
     def spec_limits(self) -> "SpecLimits":
         """The model-size limits for app.nn."""

@@ -57,4 +57,19 @@ if [[ "$purpose" == test && ! -x /usr/bin/chromium ]]; then
     fi
 fi
 
+if [[ "$purpose" == test && "${NNP_DOCKER_TESTS:-0}" == 1 ]]; then
+    # The image test builds the Dockerfile with podman (no Docker engine needed).
+    for tool in podman buildah debootstrap; do
+        if ! command -v "$tool" >/dev/null 2>&1; then
+            echo "setup: installing podman, buildah and debootstrap for the image tests"
+            if [[ $(id -u) -eq 0 ]]; then
+                apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman buildah debootstrap
+            else
+                sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman buildah debootstrap
+            fi
+            break
+        fi
+    done
+fi
+
 "$venv/bin/python" -m app.data.fetch

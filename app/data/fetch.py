@@ -14,10 +14,10 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m app.data.fetch", description="Download and convert MNIST if needed."
     )
     parser.add_argument(
-        "--data-dir", type=Path, default=None, help="default: NNP_DATA_DIR, else ./data"
+        "--data-dir", type=Path, default=None, help="default: NNP_MNIST_DIR, NNP_DATA_DIR, ./data"
     )
     args = parser.parse_args(argv)
-    data_dir: Path = args.data_dir if args.data_dir is not None else Settings().data_dir
+    data_dir: Path = args.data_dir if args.data_dir is not None else Settings().mnist_cache_dir()
     try:
         path = ensure_mnist(data_dir)
     except MnistDataError as error:
