@@ -20,8 +20,7 @@ from app.nn import build_model
 from app.store import NotFoundError
 from app.training import RunManager, WeightSnapshot
 from app.training.optim import probabilities
-from app.training.probe import _layer_maps as layer_maps  # TODO public
-from app.training.probe import conv_layers
+from app.training.probe import conv_layers, layer_maps
 
 CACHED_MODELS = 8
 DRAWING_SIDE = 28  # feature maps of a drawing travel at up to full MNIST resolution

@@ -136,7 +136,6 @@ def layer_maps(path: str, output: torch.Tensor, side: int = MAX_SIDE) -> LayerMa
     )
 
 
-_layer_maps = layer_maps  # the old private name, still imported by app.inference.predictor
 
 
 def _filters(path: str, conv: nn.Conv2d) -> Filters:
