@@ -159,3 +159,18 @@ def test_live_predictions_coalesce_to_the_newest_drawing(server: Server) -> None
         drawing.send(json.dumps({"run_id": run_id, "pixels": [0.0] * 784, "activations": True}))
         with_maps = json.loads(drawing.recv(timeout=10))
         assert [layer["path"] for layer in with_maps["activations"]] == ["0", "3"]
+
+
+def test_a_viewer_joining_mid_run_gets_every_step_point(server: Server) -> None:
+    config = {"epochs": 2, "train_subset": 4096, "eval_limit": 256, "batch_size": 32}
+    run_id = _start_run(server, "lenet5", config)
+    with httpx.Client(base_url=server.base, timeout=30) as client:
+        deadline = time.monotonic() + 60
+        while client.get(f"/api/runs/{run_id}").json()["step"] < 30:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        with connect(f"{server.ws}/ws/runs/{run_id}?since=-1") as late:
+            events = _until_finished(late)
+        stored = client.get(f"/api/runs/{run_id}/metrics").json()["steps"]
+    seen = [event["seq"] for event in events if event["type"] == "step"]
+    assert seen == [point["seq"] for point in stored]

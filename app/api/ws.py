@@ -25,6 +25,10 @@ from app.training import RunManager
 router = APIRouter()
 
 
+def _seq(event: dict[str, Any]) -> int:
+    return int(event["seq"])
+
+
 def _error(detail: str) -> str:
     return json.dumps({"type": "error", "detail": detail})
 
@@ -41,9 +45,11 @@ async def run_events(websocket: WebSocket, run_id: str, since: int = -1) -> None
         await websocket.close(code=4404)
         return
     async with bus.subscribe(run_id) as subscription:
-        history = await run_in_threadpool(store.events_since, run_id, since)
+        # Unsaved first, then the store: an event flushed in between is in both, never in neither.
+        unsaved = [event for event in manager.unsaved_events(run_id) if event["seq"] > since]
+        history = await run_in_threadpool(store.events_since, run_id, since) + unsaved
         last = since
-        for event in history:
+        for event in sorted({event["seq"]: event for event in history}.values(), key=_seq):
             await websocket.send_text(json.dumps(event))
             last = max(last, int(event["seq"]))
         frame = manager.latest_feature_maps(run_id)

@@ -306,6 +306,12 @@ class RunManager:
 
     # -- reading live state ------------------------------------------------------------------
 
+    def unsaved_events(self, run_id: str) -> list[dict[str, Any]]:
+        """Events of a running run not written to the store yet (step points wait up to 1 s)."""
+        with self._lock:
+            active = self._active.get(run_id)
+        return list(active.pending_events) if active is not None else []
+
     def latest_feature_maps(self, run_id: str) -> dict[str, Any] | None:
         """The newest feature-map frame of a run trained by this process (event dict), if any."""
         with self._lock:
