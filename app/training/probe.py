@@ -136,8 +136,6 @@ def layer_maps(path: str, output: torch.Tensor, side: int = MAX_SIDE) -> LayerMa
     )
 
 
-
-
 def _filters(path: str, conv: nn.Conv2d) -> Filters:
     """The first filters of a conv layer, mean over input channels, 127.5 ± 127.5 · w / max|w|."""
     weight = conv.weight.detach()[:MAX_FILTERS].float().mean(dim=1)  # (n, kh, kw)
