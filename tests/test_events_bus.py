@@ -4,8 +4,31 @@ import asyncio
 import json
 import threading
 import time
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 from app.events import EventBus
+
+T = TypeVar("T")
+
+
+def run_alone(scenario: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run in a thread of its own (Playwright's sync API keeps a loop in this one)."""
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(asyncio.run(scenario))
+        except BaseException as error:  # handed to the test's thread below
+            failure.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return outcome[0]
 
 
 def test_viewer_gets_events_in_order_from_another_thread() -> None:
@@ -19,7 +42,7 @@ def test_viewer_gets_events_in_order_from_another_thread() -> None:
             thread.join()
             return [(await subscription.get()).seq for _ in range(50)]
 
-    assert asyncio.run(scenario()) == list(range(50))
+    assert run_alone(scenario()) == list(range(50))
 
 
 def test_stalled_viewer_is_bounded_and_keeps_every_key_event() -> None:
@@ -48,7 +71,7 @@ def test_stalled_viewer_is_bounded_and_keeps_every_key_event() -> None:
         assert steps[-1] == 19_998  # the newest points survive, the oldest were dropped
         assert publishing < 2.0  # publishing never waits on the viewer
 
-    asyncio.run(scenario())
+    run_alone(scenario())
 
 
 def test_unsubscribed_runs_cost_nothing_and_subscriptions_end() -> None:
@@ -59,4 +82,4 @@ def test_unsubscribed_runs_cost_nothing_and_subscriptions_end() -> None:
             assert bus.viewers("run") == 2
         assert bus.viewers("run") == 0
 
-    asyncio.run(scenario())
+    run_alone(scenario())
