@@ -7,8 +7,9 @@
 #   localhost/nnp-base-python  debootstrap minbase bookworm + python3, python3-venv (Python 3.11)
 #   localhost/nnp-base-node    the same + this machine's node and npm (the ones `npm ci` uses here)
 # and passed as PYTHON_BASE / NODE_BASE. pip and npm get this machine's CA bundle by a build-time
-# mount. If the CPU torch wheel pinned by constraints.txt lies in NNP_TORCH_WHEELS (default
-# /opt/wheels), torch comes from there through a one-package index; otherwise from TORCH_VARIANT's.
+# mount. If the CPU torch wheel pinned by constraints.txt lies in NNP_TORCH_WHEELS (default: the
+# folder pip's own find-links setting names), torch comes from there through a one-package index;
+# otherwise from TORCH_VARIANT's.
 #
 # Environment: TORCH_VARIANT (cpu or cuda, as the build argument); NNP_BASE_REBUILD=1 remakes the
 # base images; NNP_BUILD_ARGS adds podman build arguments (e.g. "--no-cache"); DEBIAN_MIRROR.
@@ -22,7 +23,7 @@ python_base=localhost/nnp-base-python:bookworm-r$base_revision
 node_base=localhost/nnp-base-node:bookworm-r$base_revision
 mirror=${DEBIAN_MIRROR:-}  # empty: debootstrap's default mirror
 ca_bundle=${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}
-wheels=${NNP_TORCH_WHEELS:-/opt/wheels}
+wheels=${NNP_TORCH_WHEELS:-$(python3 -m pip config get global.find-links 2>/dev/null || true)}
 torch_variant=${TORCH_VARIANT:-cpu}
 default_path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
