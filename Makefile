@@ -2,12 +2,13 @@
 .PHONY: run test lint
 
 VENV ?= .venv
-HOST ?= 127.0.0.1
-PORT ?= 8000
+# Empty: the settings decide (NNP_HOST / NNP_PORT, else 127.0.0.1:8000).
+HOST ?=
+PORT ?=
 
 run:
 	scripts/setup.sh run
-	$(VENV)/bin/nn-playground serve --host $(HOST) --port $(PORT)
+	$(VENV)/bin/nn-playground serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 test:
 	scripts/setup.sh test
