@@ -19,7 +19,7 @@ from torch import nn
 
 from app.nn import BuiltModel
 from app.training.config import TrainConfig
-from app.training.control import RunControl, StopKind
+from app.training.control import Commands, RunControl, StopKind
 from app.training.data import DeviceData, epoch_batches
 from app.training.evaluate import Evaluation, evaluate
 from app.training.events import (
@@ -415,26 +415,26 @@ class Trainer:
     def _obey(self) -> StopKind | None:
         """Apply what the control asks for; blocks while paused. Returns a stop request."""
         commands = self.control.take()
+        stop = self._apply_lr_and_stop(commands)
+        if stop is not None or not commands.pause:
+            return stop
+        paused_at = time.perf_counter()
+        self._emit(StatusEvent(seq=self.seq(), status="paused"))
+        self.control.wait_while_paused()
+        paused = time.perf_counter() - paused_at
+        self._current.paused_seconds += paused
+        self._current.progress.time += paused
+        stop = self._apply_lr_and_stop(self.control.take())  # what came in while paused
+        if stop is None:
+            self._emit(StatusEvent(seq=self.seq(), status="running"))
+        return stop
+
+    def _apply_lr_and_stop(self, commands: Commands) -> StopKind | None:
+        """Take a new learning rate at once; hand back a stop request, if any."""
         if commands.lr is not None:
             self.base_lr = commands.lr
             self._set_lr(self.step)
-        if commands.stop is not None:
-            return commands.stop
-        if commands.pause:
-            paused_at = time.perf_counter()
-            self._emit(StatusEvent(seq=self.seq(), status="paused"))
-            self.control.wait_while_paused()
-            paused = time.perf_counter() - paused_at
-            self._current.paused_seconds += paused
-            self._current.progress.time += paused
-            commands = self.control.take()
-            if commands.lr is not None:
-                self.base_lr = commands.lr
-                self._set_lr(self.step)
-            if commands.stop is not None:
-                return commands.stop
-            self._emit(StatusEvent(seq=self.seq(), status="running"))
-        return None
+        return commands.stop
 
     def _set_lr(self, step: int) -> None:
         factor = lr_factor(self.config, step, self.total_steps, self.steps_per_epoch)
