@@ -48,11 +48,21 @@ def total_steps(record: RunRecord) -> int:
 
 def run_view(store: Store, record: RunRecord) -> RunPublic:
     """Everything a client needs to show one run."""
+    return run_views(store, [record])[0]
+
+
+def run_views(store: Store, records: list[RunRecord]) -> list[RunPublic]:
+    """The views of several runs, reading the queue once for all of them."""
+    queue = store.list_runs(statuses=[RunStatus.QUEUED])
+    return [_view(store, record, queue) for record in records]
+
+
+def _view(store: Store, record: RunRecord, queue: list[RunRecord]) -> RunPublic:
     latest = _latest(store, record)
     step = max(record.step, int(latest.get("step", {}).get("step", 0)))
     steps = total_steps(record)
-    queue = _queue(store)
-    position = queue.index(record.id) + 1 if record.id in queue else None
+    queued_ids = [run.id for run in queue]
+    position = queued_ids.index(record.id) + 1 if record.id in queued_ids else None
     model = store.get_model(record.model_id)
     return RunPublic(
         id=record.id,
@@ -71,12 +81,13 @@ def run_view(store: Store, record: RunRecord) -> RunPublic:
         best_val_accuracy=record.best_val_accuracy,
         test_accuracy=record.test_accuracy,
         queue_position=position,
-        eta_s=_eta(store, record, step, steps, position, queue),
+        eta_s=_eta(store, record, latest, step, steps, queue[: position - 1] if position else []),
         latest=latest or None,
     )
 
 
 def _latest(store: Store, record: RunRecord) -> dict[str, Any]:
+    """The run's newest step point and epoch summary, by type."""
     recent = store.events_since(record.id, record.last_seq - 200, types=["step", "epoch"])
     latest: dict[str, Any] = {}
     for event in recent:
@@ -84,12 +95,8 @@ def _latest(store: Store, record: RunRecord) -> dict[str, Any]:
     return latest
 
 
-def _queue(store: Store) -> list[str]:
-    return [run.id for run in store.list_runs(statuses=[RunStatus.QUEUED])]
-
-
-def _steps_per_s(store: Store, record: RunRecord) -> float | None:
-    point = _latest(store, record).get("step")
+def _steps_per_s(record: RunRecord, latest: dict[str, Any]) -> float | None:
+    point = latest.get("step")
     if not point or not point.get("samples_per_s"):
         return None
     return float(point["samples_per_s"]) / int(record.config.get("batch_size", 64))
@@ -98,25 +105,24 @@ def _steps_per_s(store: Store, record: RunRecord) -> float | None:
 def _eta(
     store: Store,
     record: RunRecord,
+    latest: dict[str, Any],
     step: int,
     steps: int,
-    position: int | None,
-    queue: list[str],
+    ahead: list[RunRecord],
 ) -> float | None:
     """Remaining time at the current pace; for a queued run, the time the runs ahead need too."""
     if record.status == RunStatus.RUNNING:
-        pace = _steps_per_s(store, record)
+        pace = _steps_per_s(record, latest)
         return None if pace is None else round((steps - step) / pace, 1)
-    if record.status != RunStatus.QUEUED or position is None:
+    if record.status != RunStatus.QUEUED:
         return None
     running = store.list_runs(statuses=[RunStatus.RUNNING, RunStatus.PAUSED])
     if not running:
         return None
     current = running[0]
-    pace = _steps_per_s(store, current)
+    pace = _steps_per_s(current, _latest(store, current))
     if pace is None:
         return None
-    ahead = [store.get_run(run_id) for run_id in queue[: position - 1]]
     work = total_steps(current) - current.step + steps
-    work += sum(total_steps(run) for run in ahead if run is not None)
+    work += sum(total_steps(run) for run in ahead)
     return round(work / pace, 1)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from app.api.deps import ManagerDep, PredictorDep, SettingsDep, StoreDep
 from app.api.predict_input import PredictRequest, prepared_digit
-from app.api.run_views import RunCreated, RunPublic, run_view
+from app.api.run_views import RunCreated, RunPublic, run_view, run_views
 from app.inference.export import MEDIA_TYPES, SUFFIXES, ExportFormat, export_model
 from app.nn import build_model
 from app.store import ACTIVE_STATUSES, RunRecord, Store
@@ -91,7 +91,7 @@ def create_run(
 @router.get("/runs")
 def list_runs(store: StoreDep, model_id: str | None = None) -> list[RunPublic]:
     """Every run (optionally of one model), oldest first."""
-    return [run_view(store, record) for record in store.list_runs(model_id)]
+    return run_views(store, store.list_runs(model_id))
 
 
 @router.get("/runs/{run_id}", responses=_NOT_FOUND)
