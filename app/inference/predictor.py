@@ -64,6 +64,14 @@ class _Loaded:
     lock: threading.Lock = field(default_factory=threading.Lock)
     validation: tuple[WeightSnapshot, torch.Tensor] | None = None  # outputs on every val digit
 
+    def model_input(self, digits: torch.Tensor) -> torch.Tensor:
+        """Digits (B, 28, 28) in 0..1 → what the model takes (B, *input_shape), as in training."""
+        inputs = digits.reshape(len(digits), *self.input_shape)
+        if self.normalize:
+            mean, std = mean_std()
+            inputs = (inputs - mean) / std
+        return inputs
+
 
 class Predictor:
     """Answers predictions for any run; safe to call from many threads at once."""
@@ -79,10 +87,7 @@ class Predictor:
         """Classify a prepared 28×28 digit (white ink = 1 on black = 0)."""
         loaded = self._load(run_id)
         pixels = torch.from_numpy(np.ascontiguousarray(digit, dtype=np.float32))  # (28, 28)
-        inputs = pixels.reshape(1, *loaded.input_shape)  # (1, *input_shape)
-        if loaded.normalize:
-            mean, std = mean_std()
-            inputs = (inputs - mean) / std
+        inputs = loaded.model_input(pixels.unsqueeze(0))  # (1, *input_shape)
         outputs: dict[str, torch.Tensor] = {}
         with loaded.lock, torch.inference_mode():
             handles = (
@@ -150,10 +155,7 @@ class Predictor:
         with loaded.lock, torch.inference_mode():
             for start in range(0, len(images), 1000):
                 batch = images[start : start + 1000].float().div(255.0)  # (B, 28, 28)
-                inputs = batch.reshape(len(batch), *loaded.input_shape)  # (B, *input_shape)
-                if loaded.normalize:
-                    mean, std = mean_std()
-                    inputs = (inputs - mean) / std
+                inputs = loaded.model_input(batch)  # (B, *input_shape)
                 results.append(probabilities(loaded.module(inputs), loaded.loss))
         outputs = torch.cat(results)
         loaded.validation = (loaded.snapshot, outputs)
