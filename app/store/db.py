@@ -7,8 +7,11 @@ transaction, so a process killed at any moment leaves a consistent database.
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import math
+import secrets
 import shutil
 import sqlite3
 import threading
@@ -38,6 +41,21 @@ class NotFoundError(StoreError, LookupError):
 
 class ConflictError(StoreError):
     """The change conflicts with the current state (active runs, duplicate seq, status)."""
+
+
+class LimitError(StoreError):
+    """The owner already has as many active runs as allowed."""
+
+    def __init__(self, active: int, limit: int) -> None:
+        super().__init__(
+            f"you already have {active} runs queued or training (at most {limit}); "
+            "wait for one to finish or stop one"
+        )
+        self.active, self.limit = active, limit
+
+
+class StoreFullError(StoreError):
+    """The disk (or a file size limit) is full: the write was rolled back, nothing changed."""
 
 
 class RunStatus(StrEnum):
@@ -91,8 +109,9 @@ class RunRecord:
     best_val_accuracy: float | None
     test_accuracy: float | None
     last_seq: int
-    checkpoint: str | None
+    checkpoint: str | None  # absolute (stored relative to data_dir)
     owner: str | None = None  # who started it (a client or user id); None: anyone
+    share_token: str | None = None  # whoever has it may read (not control) the run
 
 
 # Each entry migrates the schema from version i to i + 1; never edit a released entry.
@@ -138,6 +157,23 @@ _MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE models ADD COLUMN owner TEXT;
     ALTER TABLE runs ADD COLUMN owner TEXT;
     CREATE INDEX runs_by_owner ON runs (owner, status);
+    """,
+    """
+    CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        created_at REAL NOT NULL
+    ) STRICT;
+    CREATE TABLE api_tokens (
+        digest TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at REAL NOT NULL
+    ) STRICT;
+    ALTER TABLE runs ADD COLUMN share_token TEXT;
+    CREATE UNIQUE INDEX runs_by_share_token ON runs (share_token);
+    CREATE INDEX models_by_owner ON models (owner, created_at);
+    UPDATE runs
+        SET checkpoint = substr(checkpoint, instr(checkpoint, '/checkpoints/' || id || '/') + 1)
+        WHERE instr(checkpoint, '/checkpoints/' || id || '/') > 0;
     """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -211,7 +247,22 @@ def _model_from_row(row: sqlite3.Row) -> ModelRecord:
     )
 
 
-def _run_from_row(row: sqlite3.Row) -> RunRecord:
+def _token_digest(token: str) -> str:
+    """Bearer tokens are stored only as their SHA-256."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _disk_full(error: BaseException) -> bool:
+    """Whether an error means the disk (or the file size limit) is full."""
+    if isinstance(error, sqlite3.OperationalError | sqlite3.DatabaseError):
+        return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or (
+            "disk is full" in str(error)
+        )
+    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+
+
+def _run_from_row(row: sqlite3.Row, data_dir: Path) -> RunRecord:
+    checkpoint = row["checkpoint"]
     return RunRecord(
         id=row["id"],
         model_id=row["model_id"],
@@ -226,8 +277,9 @@ def _run_from_row(row: sqlite3.Row) -> RunRecord:
         best_val_accuracy=row["best_val_accuracy"],
         test_accuracy=row["test_accuracy"],
         last_seq=row["last_seq"],
-        checkpoint=row["checkpoint"],
+        checkpoint=None if checkpoint is None else str(data_dir / checkpoint),
         owner=row["owner"],
+        share_token=row["share_token"],
     )
 
 
@@ -283,9 +335,13 @@ class Store:
             try:
                 yield conn
                 conn.execute("COMMIT")
-            except BaseException:
+            except BaseException as error:
                 if conn.in_transaction:  # also when COMMIT itself failed
                     conn.execute("ROLLBACK")
+                if _disk_full(error):
+                    raise StoreFullError(
+                        f"the disk holding {self.data_dir} is full; nothing was saved"
+                    ) from error
                 raise
 
     @contextmanager
@@ -346,10 +402,13 @@ class Store:
             row = conn.execute("SELECT * FROM models WHERE id = ?", (model_id,)).fetchone()
         return None if row is None else _model_from_row(row)
 
-    def list_models(self) -> list[ModelRecord]:
-        """All models, oldest first."""
+    def list_models(self, owner: str | None = None) -> list[ModelRecord]:
+        """All models (or one owner's), oldest first."""
+        where, params = ("WHERE owner = ?", [owner]) if owner is not None else ("", [])
         with self._reading() as conn:
-            rows = conn.execute("SELECT * FROM models ORDER BY created_at, rowid").fetchall()
+            rows = conn.execute(
+                f"SELECT * FROM models {where} ORDER BY created_at, rowid", params
+            ).fetchall()
         return [_model_from_row(row) for row in rows]
 
     def delete_model(self, model_id: str) -> bool:
@@ -377,13 +436,28 @@ class Store:
     # -- runs -----------------------------------------------------------------------------
 
     def create_run(
-        self, model_id: str, config: Mapping[str, Any], owner: str | None = None
+        self,
+        model_id: str,
+        config: Mapping[str, Any],
+        owner: str | None = None,
+        max_active: int | None = None,
     ) -> RunRecord:
-        """Queue a new run of the model; raises NotFoundError if the model does not exist."""
+        """Queue a new run of the model.
+
+        Raises NotFoundError if the model does not exist, LimitError if `owner` already has
+        `max_active` queued, running or paused runs (checked in the same transaction).
+        """
         run_id = new_id()
         with self._transaction() as conn:
             if conn.execute("SELECT 1 FROM models WHERE id = ?", (model_id,)).fetchone() is None:
                 raise NotFoundError(f"no model {model_id}")
+            if max_active is not None:
+                active: int = conn.execute(
+                    "SELECT count(*) FROM runs WHERE owner IS ? AND status IN (?, ?, ?)",
+                    (owner, *sorted(status.value for status in ACTIVE_STATUSES)),
+                ).fetchone()[0]
+                if active >= max_active:
+                    raise LimitError(active, max_active)
             conn.execute(
                 "INSERT INTO runs (id, model_id, config, status, created_at, owner)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
@@ -397,13 +471,13 @@ class Store:
                 ),
             )
             row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-        return _run_from_row(row)
+        return _run_from_row(row, self.data_dir)
 
     def get_run(self, run_id: str) -> RunRecord | None:
         """The run, or None."""
         with self._reading() as conn:
             row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-        return None if row is None else _run_from_row(row)
+        return None if row is None else _run_from_row(row, self.data_dir)
 
     def list_runs(
         self,
@@ -431,7 +505,7 @@ class Store:
             rows = conn.execute(
                 f"SELECT * FROM runs {where} ORDER BY created_at, rowid", params
             ).fetchall()
-        return [_run_from_row(row) for row in rows]
+        return [_run_from_row(row, self.data_dir) for row in rows]
 
     def update_run(
         self,
@@ -460,6 +534,8 @@ class Store:
                 params.append(_dump_strict(value))
             elif name == "status":
                 params.append(RunStatus(value).value)
+            elif name == "checkpoint" and value is not None:
+                params.append(self._relative(value))
             else:
                 params.append(value)
         expected = None if expect_status is None else {RunStatus(s) for s in _names(expect_status)}
@@ -477,7 +553,7 @@ class Store:
                     f"UPDATE runs SET {', '.join(assignments)} WHERE id = ?", [*params, run_id]
                 )
             updated = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-        return _run_from_row(updated)
+        return _run_from_row(updated, self.data_dir)
 
     def delete_run(self, run_id: str) -> bool:
         """Delete a finished run with its events and checkpoint files.
@@ -510,6 +586,83 @@ class Store:
                 (RunStatus.INTERRUPTED.value, RunStatus.RUNNING.value, RunStatus.PAUSED.value),
             )
         return [row["id"] for row in rows]
+
+    def _relative(self, path: str) -> str:
+        """A checkpoint path as stored: relative to data_dir, so the directory can move."""
+        try:
+            return Path(path).resolve().relative_to(self.data_dir.resolve()).as_posix()
+        except ValueError:
+            raise ValueError(f"checkpoint {path} is outside the data directory") from None
+
+    def set_share_token(self, run_id: str, share: bool) -> RunRecord:
+        """Give the run a new read-only share token (or remove it); returns the run."""
+        token = secrets.token_urlsafe(18) if share else None
+        with self._transaction() as conn:
+            changed = conn.execute(
+                "UPDATE runs SET share_token = ? WHERE id = ?", (token, run_id)
+            ).rowcount
+            if not changed:
+                raise NotFoundError(f"no run {run_id}")
+            row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return _run_from_row(row, self.data_dir)
+
+    def shared_run(self, share_token: str) -> RunRecord | None:
+        """The run shared with this token, or None."""
+        with self._reading() as conn:
+            row = conn.execute(
+                "SELECT * FROM runs WHERE share_token = ?", (share_token,)
+            ).fetchone()
+        return None if row is None else _run_from_row(row, self.data_dir)
+
+    # -- users ----------------------------------------------------------------------------
+
+    def create_user(self) -> str:
+        """A new user (an identity for shared mode); returns its id."""
+        user_id = new_id()
+        with self._transaction() as conn:
+            conn.execute("INSERT INTO users (id, created_at) VALUES (?, ?)", (user_id, time.time()))
+        return user_id
+
+    def ensure_user(self, user_id: str) -> None:
+        """Create the user with this id unless it exists (the local user of single-user mode)."""
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO users (id, created_at) VALUES (?, ?)", (user_id, time.time())
+            )
+
+    def user_exists(self, user_id: str) -> bool:
+        """Whether the user exists."""
+        with self._reading() as conn:
+            found = conn.execute("SELECT 1 FROM users WHERE id = ?", (user_id,)).fetchone()
+        return found is not None
+
+    def create_token(self, user_id: str) -> str:
+        """A new bearer token for the user; only its digest is stored, so show it once."""
+        token = secrets.token_urlsafe(32)
+        with self._transaction() as conn:
+            if conn.execute("SELECT 1 FROM users WHERE id = ?", (user_id,)).fetchone() is None:
+                raise NotFoundError(f"no user {user_id}")
+            conn.execute(
+                "INSERT INTO api_tokens (digest, user_id, created_at) VALUES (?, ?, ?)",
+                (_token_digest(token), user_id, time.time()),
+            )
+        return token
+
+    def user_for_token(self, token: str) -> str | None:
+        """The user a bearer token belongs to, or None."""
+        with self._reading() as conn:
+            row = conn.execute(
+                "SELECT user_id FROM api_tokens WHERE digest = ?", (_token_digest(token),)
+            ).fetchone()
+        return None if row is None else str(row["user_id"])
+
+    def revoke_token(self, token: str) -> bool:
+        """Forget a bearer token; False if it was unknown."""
+        with self._transaction() as conn:
+            deleted = conn.execute(
+                "DELETE FROM api_tokens WHERE digest = ?", (_token_digest(token),)
+            ).rowcount
+        return bool(deleted)
 
     def _remove_checkpoints(self, run_id: str) -> None:
         try:
