@@ -4,8 +4,11 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+
+from pydantic import ValidationError
 
 from app.settings import Settings
 
@@ -80,24 +83,56 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn  # noqa: PLC0415
-
-    from app.main import create_app  # noqa: PLC0415
-
     overrides = {
         key: value
         for key, value in (("host", args.host), ("port", args.port), ("data_dir", args.data_dir))
         if value is not None
     }
-    settings = Settings(**overrides)
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as error:
+        for issue in error.errors():
+            name = "NNP_" + "_".join(str(part) for part in issue["loc"]).upper()
+            print(f"setting {name}: {issue['msg']}", file=sys.stderr)
+        return 2
+    problem = data_dir_problem(settings.data_dir)
+    if problem is not None:
+        print(
+            f"nn-playground: cannot use the data directory {settings.data_dir}: {problem}; "
+            "choose another one with --data-dir or NNP_DATA_DIR, or fix its permissions",
+            file=sys.stderr,
+        )
+        return 2
+    import uvicorn  # noqa: PLC0415 (checks first: a bad setting fails before torch loads)
+
+    from app.main import create_app  # noqa: PLC0415
+
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         ws_max_size=settings.max_body_bytes,  # a drawing is at most as large as a request body
         ws_per_message_deflate=False,  # compressing feature maps per viewer costs more CPU
+        timeout_keep_alive=75,  # longer than browsers and proxies keep idle connections
     )
     return 0
+
+
+def data_dir_problem(data_dir: Path) -> str | None:
+    """Why the server could not keep its runs in `data_dir` (created if missing), or None."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=data_dir, prefix=".write-check-") as probe:
+            probe.write(b"nn-playground")
+            probe.flush()
+            os.fsync(probe.fileno())
+    except FileExistsError:
+        return "it exists and is not a directory"
+    except NotADirectoryError:
+        return "a part of its path is a file, not a directory"
+    except OSError as error:
+        return f"it is not writable ({error.strerror or error})"
+    return None
 
 
 def _add_train_options(command: argparse.ArgumentParser) -> None:

@@ -1,6 +1,7 @@
 """The `nn-playground` command line, run as a real process."""
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -122,3 +123,58 @@ def test_serve_answers_healthz(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def _serve_fails(data_dir: Path, env: dict[str, str] | None = None) -> list[str]:
+    """Run `serve` expecting it to refuse to start; its stderr lines."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "serve",
+            "--port",
+            str(_free_port()),
+            "--data-dir",
+            str(data_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    return result.stderr.splitlines()
+
+
+def test_serve_refuses_a_data_dir_under_a_file(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    lines = _serve_fails(blocker / "data")
+    assert lines == [
+        f"nn-playground: cannot use the data directory {blocker / 'data'}: a part of its path is "
+        "a file, not a directory; choose another one with --data-dir or NNP_DATA_DIR, or fix "
+        "its permissions"
+    ]
+    assert blocker.read_text() == "not a directory"  # nothing of the user's was touched
+    lines = _serve_fails(blocker)
+    assert len(lines) == 1 and f"{blocker}: it exists and is not a directory" in lines[0]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def test_serve_refuses_a_read_only_data_dir(tmp_path: Path) -> None:
+    read_only = tmp_path / "data"
+    read_only.mkdir()
+    read_only.chmod(0o500)
+    try:
+        lines = _serve_fails(read_only)
+    finally:
+        read_only.chmod(0o700)
+    assert len(lines) == 1 and f"{read_only}: it is not writable" in lines[0]
+
+
+def test_serve_names_a_bad_setting(tmp_path: Path) -> None:
+    lines = _serve_fails(tmp_path, {"NNP_DEVICE_CONCURRENCY": "lots"})
+    assert len(lines) == 1 and lines[0].startswith("setting NNP_DEVICE_CONCURRENCY: ")

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from app.data import Mnist
+from app.inference import Predictor
 from app.nn import BuiltModel, build_model, load_preset
 from app.settings import Settings
 from app.store import ConflictError, RunRecord, RunStatus, Store, load_checkpoint
@@ -307,6 +308,124 @@ def test_resume_after_a_crash_continues_from_the_checkpoint(
         final = manager.latest_weights(run.id)
         assert final is not None
         assert all(torch.equal(final.state[k], v) for k, v in expected.state.items())
+    finally:
+        manager.close()
+        store.close()
+
+
+# -- predictions never wait behind training ------------------------------------------------
+
+
+class Gate(nn.Module):
+    """A no-op layer that holds the training step it is in until released."""
+
+    def __init__(self, at_step: int) -> None:
+        super().__init__()
+        self.at_step, self.steps = at_step, 0
+        self.reached, self.release = threading.Event(), threading.Event()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and torch.is_grad_enabled():  # a training step, not evaluation
+            self.steps += 1
+            if self.steps == self.at_step:
+                self.reached.set()
+                self.release.wait(120)
+        return x
+
+
+def predict_in_thread(predictor: Predictor, run_id: str, digit: Any) -> dict[str, Any]:
+    """Predict from another thread; fail (instead of hanging) if it never answers."""
+    answers: list[dict[str, Any]] = []
+    thread = threading.Thread(
+        target=lambda: answers.append(predictor.predict(run_id, digit).to_dict()), daemon=True
+    )
+    thread.start()
+    thread.join(120)
+    assert answers, f"the prediction on run {run_id} waited behind the blocked training step"
+    return answers[0]
+
+
+def test_predictions_answer_while_a_training_step_is_blocked(
+    manager: RunManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    predictor = Predictor(manager)
+    digit = (manager.mnist().test.images[0].float() / 255).numpy()  # (28, 28)
+    done = manager.submit_spec(MLP, QUICK)
+    assert finished(manager, done).status == RunStatus.COMPLETED
+    before = predictor.predict(done.id, digit).to_dict()
+
+    gate = Gate(at_step=5)
+
+    def build_gated(spec: object, *args: Any, **kwargs: Any) -> BuiltModel:
+        built = build_model(spec, *args, **kwargs)
+        built.module.append(gate)  # no weights: the snapshot loads into the plain model
+        return built
+
+    monkeypatch.setattr("app.training.worker.build_model", build_gated)
+    blocked = manager.submit_spec(MLP, LONG)
+    try:
+        assert gate.reached.wait(60), "the run never reached step 5"
+        assert predict_in_thread(predictor, done.id, digit) == before
+        live = predict_in_thread(predictor, blocked.id, digit)
+        published = manager.latest_weights(blocked.id)
+        assert published is not None and live["step"] == published.step
+        assert 1 <= live["step"] < 5  # the last snapshot before the blocked step
+        assert abs(sum(live["probabilities"]) - 1) < 1e-3
+        assert manager.store.get_run(blocked.id).status == RunStatus.RUNNING  # type: ignore[union-attr]
+    finally:
+        gate.release.set()
+        manager.stop(blocked.id)
+    assert finished(manager, blocked).status == RunStatus.STOPPED
+
+
+def test_predictions_do_not_wait_for_mnist_to_load(
+    data_dir: Path, mnist: Mnist, events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, manager = open_manager(data_dir, mnist, events)
+    try:
+        done = manager.submit_spec(MLP, QUICK)
+        assert finished(manager, done).status == RunStatus.COMPLETED
+    finally:
+        manager.close()
+        store.close()
+
+    loading, loaded = threading.Event(), threading.Event()
+
+    def slow_load(directory: Path) -> Mnist:
+        loading.set()
+        loaded.wait(120)
+        return mnist
+
+    monkeypatch.setattr("app.training.worker.load_mnist", slow_load)
+    store = Store(data_dir)
+    manager = RunManager(store, Settings(data_dir=data_dir, device="cpu"))  # loads MNIST itself
+    manager.start()
+    try:
+        run = manager.submit_spec(MLP, QUICK)  # its worker starts loading MNIST
+        assert loading.wait(60)
+        digit = (mnist.test.images[1].float() / 255).numpy()  # (28, 28)
+        answer = predict_in_thread(Predictor(manager), done.id, digit)
+        assert answer["step"] == 4 and len(answer["probabilities"]) == 10
+        loaded.set()
+        assert finished(manager, run).status == RunStatus.COMPLETED
+    finally:
+        loaded.set()
+        manager.close()
+        store.close()
+
+
+def test_a_run_submitted_while_closing_waits_for_the_next_start(
+    data_dir: Path, mnist: Mnist, events: Events
+) -> None:
+    store, manager = open_manager(data_dir, mnist, events)
+    manager.close()
+    late = manager.submit_spec(MLP, QUICK)  # e.g. a request racing the shutdown
+    assert late.status == RunStatus.QUEUED and manager.queue_order() == []
+    store.close()
+
+    store, manager = open_manager(data_dir, mnist, events)
+    try:
+        assert finished(manager, late).status == RunStatus.COMPLETED
     finally:
         manager.close()
         store.close()

@@ -1,5 +1,10 @@
-"""The public view of a run: its record plus progress, queue position and ETA."""
+"""The public view of a run: its record plus progress, queue position and ETA.
 
+Queue positions and ETAs follow the worker's start order (`RunManager.queue_order()`: owners
+take turns), not creation time.
+"""
+
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -46,15 +51,28 @@ def total_steps(record: RunRecord) -> int:
     return parse_config(record.config).total_steps(MNIST_TRAIN_SIZE)
 
 
-def run_view(store: Store, record: RunRecord) -> RunPublic:
-    """Everything a client needs to show one run."""
-    return run_views(store, [record])[0]
+def run_view(
+    store: Store, record: RunRecord, queue_order: Sequence[str] | None = None
+) -> RunPublic:
+    """Everything a client needs to show one run (`queue_order`: see run_views)."""
+    return run_views(store, [record], queue_order)[0]
 
 
-def run_views(store: Store, records: list[RunRecord]) -> list[RunPublic]:
-    """The views of several runs, reading the queue once for all of them."""
-    queue = store.list_runs(statuses=[RunStatus.QUEUED])
-    return [_view(store, record, queue) for record in records]
+def run_views(
+    store: Store, records: list[RunRecord], queue_order: Sequence[str] | None = None
+) -> list[RunPublic]:
+    """The views of several runs, reading the queue once for all of them.
+
+    `queue_order` is `RunManager.queue_order()`: the queued run ids, the next to start first.
+    Queued runs missing from it (being started right now) count as ahead of it; without it,
+    creation order stands in.
+    """
+    queued = store.list_runs(statuses=[RunStatus.QUEUED])
+    if queue_order is not None:
+        by_id = {run.id: run for run in queued}
+        ordered = [by_id.pop(run_id) for run_id in queue_order if run_id in by_id]
+        queued = [*by_id.values(), *ordered]  # the ones leaving the queue now go first
+    return [_view(store, record, queued) for record in records]
 
 
 def _view(store: Store, record: RunRecord, queue: list[RunRecord]) -> RunPublic:

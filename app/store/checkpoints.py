@@ -5,7 +5,8 @@ Tensors live under ``model/<name>``, ``optim/...`` and ``meta/...`` keys; everyt
 that JSON cannot tell apart (tuples, dicts with int keys, tensors) are tagged objects
 ``{"__nnp__": "tuple" | "dict" | "tensor", ...}``. A SHA-256 of the tensors detects
 corruption. Writes are atomic (temporary file, fsync, rename): a reader sees the previous
-checkpoint or the new one, never a mix. No pickle is ever involved.
+checkpoint or the new one, never a mix; a write that fails (e.g. a full disk) raises OSError
+with its errno and leaves the previous checkpoint as it was. No pickle is ever involved.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ _TAG = "__nnp__"
 _MODEL_PREFIX = "model/"
 _RUN_ID_PATTERN = re.compile(r"[0-9A-Za-z]{1,64}")
 _HEADER_SIZE_BYTES = 8
+_OS_ERROR = re.compile(r"\(os error (\d+)\)")  # how safetensors reports an I/O error
+_PARTIAL_SUFFIX = ".tmp"
 
 
 class CheckpointError(Exception):
@@ -167,10 +170,12 @@ def save_checkpoint(
         "nnp.sha256": _digest(tensors),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp_name = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=_PARTIAL_SUFFIX
+    )
     os.close(fd)
     try:
-        save_file(tensors, tmp_name, metadata=metadata)
+        _save_file(tensors, tmp_name, metadata)
         _fsync_path(tmp_name)
         os.replace(tmp_name, path)
     except BaseException:
@@ -178,6 +183,30 @@ def save_checkpoint(
             os.unlink(tmp_name)
         raise
     _fsync_path(path.parent, directory=True)
+
+
+def _save_file(tensors: dict[str, Tensor], name: str, metadata: dict[str, str]) -> None:
+    """safetensors' save_file, with its I/O errors raised as OSError (errno kept)."""
+    try:
+        save_file(tensors, name, metadata=metadata)
+    except OSError:
+        raise
+    except Exception as error:  # SafetensorError("… I/O error: … (os error 28)")
+        found = _OS_ERROR.search(str(error))
+        if found is None:
+            raise
+        code = int(found.group(1))
+        raise OSError(code, os.strerror(code), name) from error
+
+
+def remove_partial_checkpoints(data_dir: Path | str) -> int:
+    """Delete temporary files left by writes a dead process never finished; returns how many."""
+    removed = 0
+    for partial in (Path(data_dir) / "checkpoints").glob(f"*/.*{_PARTIAL_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            partial.unlink()
+            removed += 1
+    return removed
 
 
 def _read_metadata(data: bytes, path: Path) -> dict[str, str]:

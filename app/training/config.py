@@ -90,8 +90,9 @@ class TrainConfig(BaseModel):
     def _default_lr(cls, data: Any) -> Any:
         """A missing (or null) lr becomes the chosen optimizer's default."""
         if isinstance(data, Mapping) and data.get("lr") is None:
-            optimizer = data.get("optimizer", "adam")
-            return {**data, "lr": DEFAULT_LR.get(optimizer, DEFAULT_LR["adam"])}
+            optimizer = data.get("optimizer", "adam")  # any JSON value: a list is not hashable
+            lr = DEFAULT_LR.get(optimizer) if isinstance(optimizer, str) else None
+            return {**data, "lr": lr or DEFAULT_LR["adam"]}
         return data
 
     @model_validator(mode="after")
@@ -115,6 +116,9 @@ def parse_config(raw: Mapping[str, Any] | TrainConfig | None = None) -> TrainCon
     """Validate a raw config; raise ConfigError naming each bad field (never a pydantic trace)."""
     if isinstance(raw, TrainConfig):
         return raw
+    if raw is not None and not isinstance(raw, Mapping):
+        kind = "an array" if isinstance(raw, list) else type(raw).__name__
+        raise ConfigError([("config", f"must be a JSON object of fields, not {kind}")])
     try:
         return TrainConfig.model_validate(dict(raw or {}))
     except ValidationError as error:
@@ -123,7 +127,7 @@ def parse_config(raw: Mapping[str, Any] | TrainConfig | None = None) -> TrainCon
 
 def _issue(detail: Mapping[str, Any]) -> tuple[str, str]:
     """(field, message) for one pydantic error, e.g. ("epochs", "must be ≤ 200, got 1000")."""
-    location = ".".join(str(part) for part in detail.get("loc", ()))
+    location = ".".join(str(part) or "''" for part in detail.get("loc", ())) or "config"
     message = str(detail.get("msg", "invalid"))
     kind = detail.get("type", "")
     context = detail.get("ctx") or {}
@@ -143,4 +147,4 @@ def _issue(detail: Mapping[str, Any]) -> tuple[str, str]:
         return location, f"must be {bounds[kind]} {limit}, got {given!r}"
     if kind == "literal_error":
         return location, f"must be one of {context.get('expected', '?')}, got {given!r}"
-    return location or "config", f"{message} (got {given!r})"
+    return location, f"{message} (got {given!r})"

@@ -1,7 +1,8 @@
 """Device workers and the run manager: queue runs, train them, persist and broadcast events.
 
-`RunManager` is what the web layer uses. It creates runs in the Store, queues them FIFO on the
-worker thread that owns their device, persists their events and checkpoints, and calls plain
+`RunManager` is what the web layer uses. It creates runs in the Store, queues them on the worker
+thread that owns their device (a fair queue: each owner's runs in order, owners taking turns),
+persists their events and checkpoints, and calls plain
 listeners `(run_id, event_dict) -> None` from the worker thread for every event (the web layer
 bridges them to asyncio itself). Listeners must return quickly and never raise (errors are
 logged and ignored).
@@ -9,8 +10,9 @@ logged and ignored).
 
 from __future__ import annotations
 
+import errno
 import logging
-import queue
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -32,16 +34,19 @@ from app.store import (
     RunRecord,
     RunStatus,
     Store,
+    StoreFullError,
     checkpoint_dir,
     load_checkpoint,
     save_checkpoint,
 )
+from app.store.checkpoints import remove_partial_checkpoints
 from app.training.checks import check_trainable
 from app.training.config import ConfigError, TrainConfig, parse_config
 from app.training.control import RunControl, StopKind
 from app.training.data import prepare_data
 from app.training.device import configure_threads, resolve_device
 from app.training.events import Event, SeqCounter, StatusEvent
+from app.training.fair_queue import FairQueue
 from app.training.trainer import (
     Throttle,
     Trainer,
@@ -69,6 +74,7 @@ class _ActiveRun:
     run_id: str
     device: torch.device
     seq: SeqCounter
+    owner: str | None = None
     control: RunControl = field(default_factory=RunControl)
     resume: bool = False  # continue from the stored checkpoint
     snapshot: WeightSnapshot | None = None
@@ -78,14 +84,14 @@ class _ActiveRun:
 
 
 class DeviceWorker:
-    """The thread(s) that own one device and train its queued runs one after another (FIFO)."""
+    """The thread(s) that own one device and train its queued runs, owners taking turns."""
 
     def __init__(
         self, device: torch.device, execute: Callable[[str], None], concurrency: int = 1
     ) -> None:
         self.device = device
         self._execute = execute
-        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._queue: FairQueue[str] = FairQueue()
         self._threads = [
             threading.Thread(target=self._loop, name=f"train-{device}-{index}", daemon=True)
             for index in range(concurrency)
@@ -93,14 +99,21 @@ class DeviceWorker:
         for thread in self._threads:
             thread.start()
 
-    def submit(self, run_id: str) -> None:
-        """Queue a run; it starts once the runs queued before it have started and a slot is free."""
-        self._queue.put(run_id)
+    def submit(self, run_id: str, owner: str | None = None) -> None:
+        """Queue a run at the end of its owner's lane; it starts on that owner's turn."""
+        self._queue.put(run_id, owner)
+
+    def remove(self, run_id: str) -> bool:
+        """Take a run out of the queue before it starts; False if it is not queued here."""
+        return self._queue.remove(run_id)
+
+    def order(self) -> list[str]:
+        """The queued run ids, the next to start first."""
+        return self._queue.order()
 
     def close(self, timeout: float | None = None) -> None:
-        """Let the threads finish their current run and exit."""
-        for _ in self._threads:
-            self._queue.put(None)
+        """Start nothing more; let the threads finish their current run and exit."""
+        self._queue.close()
         for thread in self._threads:
             thread.join(timeout)
 
@@ -128,6 +141,7 @@ class RunManager:
         self.device = resolve_device(self.settings.device)
         self.throttle = throttle or Throttle()
         self._mnist = mnist
+        self._mnist_lock = threading.Lock()  # loading takes seconds: never under self._lock
         self._lock = threading.RLock()
         self._finished = threading.Condition(self._lock)
         self._active: dict[str, _ActiveRun] = {}
@@ -144,7 +158,8 @@ class RunManager:
         """Recover from the last process, then start the workers; returns interrupted run ids.
 
         Runs left running or paused by a dead process become `interrupted` (resume them with
-        `resume`); runs still queued are queued again in their original order.
+        `resume`); runs still queued are queued again, each in its owner's lane, oldest first.
+        Checkpoint files half-written when the last process died are removed.
         """
         with self._lock:
             if self._started:
@@ -152,6 +167,9 @@ class RunManager:
             self._started = True
         if self.device.type == "cpu":
             configure_threads(self.settings.torch_threads)
+        removed = remove_partial_checkpoints(self.store.data_dir)
+        if removed:
+            logger.info("removed %d half-written checkpoint file(s)", removed)
         interrupted = self.store.mark_unfinished_interrupted()
         for run_id in interrupted:
             record = self.store.get_run(run_id)
@@ -167,6 +185,7 @@ class RunManager:
                 record.id,
                 self.device,
                 SeqCounter(record.last_seq + 1),
+                owner=record.owner,
                 resume=record.checkpoint is not None,
             )
             self._enqueue(active)
@@ -216,11 +235,13 @@ class RunManager:
         model_id: str,
         config: Mapping[str, Any] | TrainConfig | None = None,
         owner: str | None = None,
+        max_active: int | None = None,
     ) -> RunRecord:
         """Queue a run of a stored model.
 
         Raises NotFoundError (no such model), SpecError (the stored spec no longer validates),
-        ConfigError (a bad config field, or a model that cannot learn MNIST with it).
+        ConfigError (a bad config field, or a model that cannot learn MNIST with it), LimitError
+        (`owner` already has `max_active` active runs).
         """
         train_config = parse_config(config)
         model = self.store.get_model(model_id)
@@ -228,8 +249,10 @@ class RunManager:
             raise NotFoundError(f"no model {model_id}")
         spec = parse_spec(model.spec, self.settings.spec_limits())
         check_trainable(spec, summarize(spec, self.settings.spec_limits()), train_config)
-        record = self.store.create_run(model_id, train_config.model_dump(mode="json"), owner)
-        active = _ActiveRun(record.id, self.device, SeqCounter(0))
+        record = self.store.create_run(
+            model_id, train_config.model_dump(mode="json"), owner, max_active
+        )
+        active = _ActiveRun(record.id, self.device, SeqCounter(0), owner=owner)
         self._emit(active, StatusEvent(seq=active.seq(), status=RunStatus.QUEUED.value))
         self._enqueue(active)
         return self.store.get_run(record.id) or record
@@ -239,6 +262,7 @@ class RunManager:
         spec: object,
         config: Mapping[str, Any] | TrainConfig | None = None,
         name: str = "untitled",
+        owner: str | None = None,
     ) -> RunRecord:
         """Save `spec` as a model and queue a run of it (a shortcut for scripts and tests)."""
         train_config = parse_config(config)
@@ -247,7 +271,7 @@ class RunManager:
             model_spec, summarize(model_spec, self.settings.spec_limits()), train_config
         )
         model = self.create_model(name, model_spec)
-        return self.submit(model.id, train_config)
+        return self.submit(model.id, train_config, owner)
 
     # -- control -----------------------------------------------------------------------------
 
@@ -279,7 +303,10 @@ class RunManager:
             else:
                 with self._lock:
                     active = self._active.pop(run_id, None)
+                    worker = self._workers.get(active.device) if active else None
                     self._finished.notify_all()
+                if worker is not None:
+                    worker.remove(run_id)  # it leaves the queue: the runs behind move up
                 seq = active.seq if active else SeqCounter(record.last_seq + 1)
                 self._emit(
                     active or _ActiveRun(run_id, self.device, seq),
@@ -305,6 +332,12 @@ class RunManager:
         return self._record(run_id)
 
     # -- reading live state ------------------------------------------------------------------
+
+    def queue_order(self) -> list[str]:
+        """The ids of the runs waiting to start, the next to start first."""
+        with self._lock:
+            workers = list(self._workers.values())
+        return [run_id for worker in workers for run_id in worker.order()]
 
     def unsaved_events(self, run_id: str) -> list[dict[str, Any]]:
         """Events of a running run not written to the store yet (step points wait up to 1 s)."""
@@ -384,7 +417,7 @@ class RunManager:
             self._emit(active, StatusEvent(seq=active.seq(), status=RunStatus.RUNNING.value))
             result = self._train(active, record)
         except Exception as error:
-            reason = _describe_failure(error, active.device)
+            reason = _describe_failure(error, active.device, self.store.data_dir)
             logger.warning("run %s failed: %s", run_id, reason, exc_info=True)
             self._end(active, RunStatus.FAILED, error=reason)
         else:
@@ -429,8 +462,18 @@ class RunManager:
         """Write the checkpoint atomically, then record it (events up to it are flushed first)."""
         self._flush(active)
         path = checkpoint_dir(self.store.data_dir, active.run_id) / CHECKPOINT_NAME
-        save_checkpoint(path, state.model_state, state.optimizer_state, state.meta)
         meta = state.meta
+        try:
+            save_checkpoint(path, state.model_state, state.optimizer_state, meta)
+        except OSError as error:
+            problem = _disk_problem(error, self.store.data_dir)
+            if problem is None:
+                raise
+            kept = "its previous checkpoint is kept" if path.exists() else "no epoch was saved"
+            raise TrainingError(
+                f"{problem[0]}: cannot save the checkpoint of epoch {meta['epoch']} ({kept}); "
+                f"{problem[1]}, then train it again"
+            ) from error
         self.store.update_run(
             active.run_id,
             epoch=int(meta["epoch"]),
@@ -463,7 +506,12 @@ class RunManager:
             self.store.update_run(active.run_id, expect_status=_RUNNING_STATES, **fields)
         except Exception:
             logger.exception("run %s: cannot record its end (%s)", active.run_id, status)
-        self._emit(active, StatusEvent(seq=active.seq(), status=status.value, reason=reason))
+        event = StatusEvent(seq=active.seq(), status=status.value, reason=reason)
+        try:
+            self._emit(active, event)
+        except Exception:  # e.g. the disk is full: listeners still hear how the run ended
+            logger.exception("run %s: cannot store its end (%s)", active.run_id, status)
+            self._broadcast(active, event.type, event.to_dict())
         self._flush(active, quiet=True)
 
     def _emit(self, active: _ActiveRun, event: Event) -> None:
@@ -486,11 +534,14 @@ class RunManager:
                 self.store.update_run(
                     active.run_id, expect_status=_RUNNING_STATES, status=data["status"]
                 )
+        self._broadcast(active, event.type, data)
+
+    def _broadcast(self, active: _ActiveRun, kind: str, data: dict[str, Any]) -> None:
         for listener in self._listeners:
             try:
                 listener(active.run_id, data)
             except Exception:
-                logger.exception("a run listener failed on a %s event", event.type)
+                logger.exception("a run listener failed on a %s event", kind)
 
     def _persist(self, active: _ActiveRun, data: dict[str, Any]) -> None:
         active.pending_events.append(data)
@@ -511,7 +562,10 @@ class RunManager:
     # -- helpers -----------------------------------------------------------------------------
 
     def _enqueue(self, active: _ActiveRun) -> None:
+        """Hand the run to its device's queue (while closing, it stays queued in the store)."""
         with self._lock:
+            if self._closing:
+                return  # the next start() queues it again
             self._active[active.run_id] = active
             worker = self._workers.get(active.device)
             if worker is None:
@@ -519,7 +573,7 @@ class RunManager:
                     active.device, self._execute, self.settings.device_concurrency
                 )
                 self._workers[active.device] = worker
-        worker.submit(active.run_id)
+            worker.submit(active.run_id, active.owner)  # under the lock: before any close()
 
     def _forget(self, run_id: str) -> None:
         with self._lock:
@@ -556,20 +610,53 @@ class RunManager:
             record.id, expect_status=[RunStatus.INTERRUPTED], status=RunStatus.QUEUED, error=None
         )
         self.store.delete_events_after(record.id, kept_seq)  # the epoch lost in flight
-        active = _ActiveRun(record.id, self.device, seq, resume=record.checkpoint is not None)
+        active = _ActiveRun(
+            record.id,
+            self.device,
+            seq,
+            owner=record.owner,
+            resume=record.checkpoint is not None,
+        )
         self._emit(active, StatusEvent(seq=seq(), status=RunStatus.QUEUED.value, reason=reason))
         self._enqueue(active)
         return self._record(record.id)
 
     def mnist(self) -> Mnist:
         """MNIST, loaded once for every run and prediction of this process."""
-        with self._lock:
+        with self._mnist_lock:  # not self._lock: predictions must not wait for the load
             if self._mnist is None:
                 self._mnist = load_mnist(self.settings.mnist_cache_dir())
             return self._mnist
 
 
-def _describe_failure(error: Exception, device: torch.device) -> str:
+_DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_READ_ONLY_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+def _disk_problem(error: BaseException, data_dir: Path) -> tuple[str, str] | None:
+    """(what is wrong, what to do) if `error` comes down to a full or read-only disk."""
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        code = getattr(cause, "errno", None) if isinstance(cause, OSError) else None
+        if (
+            code in _DISK_FULL_ERRNOS
+            or isinstance(cause, StoreFullError)
+            or (
+                isinstance(cause, sqlite3.Error)
+                and getattr(cause, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+            )
+        ):
+            why = "a file reached the size limit" if code == errno.EFBIG else "no space left"
+            return f"the disk is full ({why} in {data_dir})", "free some space"
+        if code in _READ_ONLY_ERRNOS:
+            return f"the data directory {data_dir} is not writable", "fix its permissions"
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def _describe_failure(error: Exception, device: torch.device, data_dir: Path) -> str:
     """A sentence for people saying why a run failed."""
     if isinstance(error, torch.OutOfMemoryError):
         return f"out of memory on {device}: use a smaller batch size or a smaller model"
@@ -579,4 +666,7 @@ def _describe_failure(error: Exception, device: torch.device) -> str:
         return f"the model spec is invalid: {error}"
     if isinstance(error, CheckpointError):
         return f"cannot resume: {error}"
+    problem = _disk_problem(error, data_dir)
+    if problem is not None:
+        return f"{problem[0]}: cannot store the run's progress; {problem[1]}"
     return f"{type(error).__name__}: {error}"
