@@ -12,9 +12,12 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from app import __version__
-from app.api import health, layers, models, pages, runs, ws
+from app.api import health, layers, models, pages, runs, tokens, ws
 from app.api.errors import install_error_handlers
+from app.api.identity import CookieSigner, IdentityMiddleware, load_secret_key
 from app.api.limits import BodySizeLimit
+from app.api.ratelimit import RateLimit
+from app.api.security import SecurityHeaders, add_cors, inline_script_hashes
 from app.events import EventBus
 from app.inference import Predictor
 from app.settings import Settings
@@ -42,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         with Store(settings.data_dir) as store:
+            app.state.signer = CookieSigner(load_secret_key(settings))
             bus = EventBus(asyncio.get_running_loop())
             manager = RunManager(store, settings)
             manager.add_listener(bus.publish)
@@ -63,13 +67,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not directory.is_dir():
             logger.warning("%s is missing: run `npm ci` in %s for the charts", directory, ROOT)
         app.mount(f"/vendor/{name}", StaticFiles(directory=directory, check_dir=False), name=name)
+    # Starlette runs the middleware added last first: identity, then the rate limit per person.
+    app.add_middleware(RateLimit, per_minute=settings.rate_limit_per_minute)
+    app.add_middleware(IdentityMiddleware)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    add_cors(app, settings.cors_origins)
+    scripts = inline_script_hashes(app.state.templates.env)
+    app.add_middleware(SecurityHeaders, script_hashes=scripts)  # outermost: on every response
     install_error_handlers(app)
     for router in (
         health.router,
         layers.router,
         models.router,
         runs.router,
+        tokens.router,
         ws.router,
         pages.router,
     ):

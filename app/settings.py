@@ -1,9 +1,10 @@
 """Settings of the whole app, read from NNP_* environment variables."""
 
+import ipaddress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
@@ -31,13 +32,44 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=4_000_000, ge=1024, description="largest request body; larger ones get 413"
     )
-    max_active_runs_per_client: int = Field(
-        default=5, ge=1, description="queued + running runs one client may have; more get 429"
+    shared_mode: bool | None = Field(
+        default=None,
+        description="each browser gets its own identity and sees only its own work; "
+        "default: on when `host` is not a loopback address",
+    )
+    access_token: SecretStr | None = Field(
+        default=None, description="in shared mode, the token people enter once to join"
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="signs identity cookies; default: a random key kept in data_dir/secret_key",
+    )
+    max_active_runs_per_user: int = Field(
+        default=5, ge=1, description="queued + running runs one user may have; more get 429"
+    )
+    max_epochs: int = Field(default=50, ge=1, le=200, description="most epochs one run may train")
+    rate_limit_per_minute: int = Field(
+        default=1200, ge=0, description="requests one user may make per minute; 0: no limit"
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description="other sites allowed to call the API; none by default"
     )
     max_layers: int = Field(default=64, ge=1)
     max_params: int = Field(default=20_000_000, ge=1)
     max_kernel_size: int = Field(default=11, ge=1)
     max_nesting: int = Field(default=4, ge=1)
+
+    @field_validator("access_token", "secret_key", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        """An empty variable (e.g. compose's `${NNP_ACCESS_TOKEN:-}`) means: not set."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    def is_shared(self) -> bool:
+        """Whether people get separate identities (explicit, else: not served on loopback)."""
+        if self.shared_mode is not None:
+            return self.shared_mode
+        return not _is_loopback(self.host)
 
     def mnist_cache_dir(self) -> Path:
         """The directory holding mnist.safetensors: mnist_dir if set, else data_dir."""
@@ -53,3 +85,12 @@ class Settings(BaseSettings):
             max_kernel_size=self.max_kernel_size,
             max_nesting=self.max_nesting,
         )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name or 0.0.0.0-like wildcard: reachable by others

@@ -262,7 +262,7 @@ def test_oversized_image_is_413(client: TestClient) -> None:
 
 
 def test_too_many_active_runs_from_one_client_is_429(app_data_dir: Path) -> None:
-    settings = Settings(data_dir=app_data_dir, max_active_runs_per_client=2)
+    settings = Settings(data_dir=app_data_dir, max_active_runs_per_user=2)
     with TestClient(create_app(settings)) as client:
         model_id = _model(client, "mlp")
         long = {"model_id": model_id, "config": {"epochs": 50}}

@@ -2,8 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Query, Request
+from starlette.requests import HTTPConnection
 
+from app.api.identity import Identity
 from app.inference import Predictor
 from app.settings import Settings
 from app.store import Store
@@ -40,3 +42,29 @@ def get_predictor(request: Request) -> Predictor:
 
 ManagerDep = Annotated[RunManager, Depends(get_manager)]
 PredictorDep = Annotated[Predictor, Depends(get_predictor)]
+
+
+def get_identity(connection: HTTPConnection) -> Identity:
+    """Who is asking (set by IdentityMiddleware for every request and websocket)."""
+    identity: Identity = connection.state.identity
+    return identity
+
+
+def require_user(identity: Annotated[Identity, Depends(get_identity)]) -> Identity:
+    """The identity of someone who has said who they are; 401 for nobody (shared mode)."""
+    if identity.user_id is None:
+        raise HTTPException(
+            401,
+            "who are you? open the playground in a browser, or send the bearer token "
+            "from POST /api/tokens as `Authorization: Bearer <token>`",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return identity
+
+
+IdentityDep = Annotated[Identity, Depends(get_identity)]
+UserDep = Annotated[Identity, Depends(require_user)]
+ShareQuery = Annotated[
+    str | None,
+    Query(max_length=64, description="the token of a run shared by link (read-only access)"),
+]

@@ -1,8 +1,10 @@
-"""The layer registry and the presets, for the builder."""
+"""The layer registry and the presets, for the builder (fixed: built once, served as is)."""
 
+import json
+from functools import cache
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Response
 
 from app.nn import LAYER_KINDS, PRESET_NAMES, ModelSpec, load_preset, summarize
 from app.nn.presets import preset_description
@@ -10,27 +12,43 @@ from app.nn.presets import preset_description
 router = APIRouter(prefix="/api", tags=["layers"])
 
 
-@router.get("/layers")
-def read_layers() -> dict[str, Any]:
+@router.get("/layers", response_class=Response)
+def read_layers() -> Response:
     """Every layer type: its category, description and JSON Schema; plus the whole spec's schema."""
-    return {
-        "layers": [
-            {
-                "type": kind.name,
-                "category": kind.category,
-                "description": kind.description,
-                "schema": kind.spec_class.model_json_schema(),
-            }
-            for kind in LAYER_KINDS.values()
-        ],
-        "spec_schema": ModelSpec.model_json_schema(),
-    }
+    return Response(_layers_json(), media_type="application/json")
 
 
-@router.get("/presets")
-def read_presets() -> list[dict[str, Any]]:
+@cache
+def _layers_json() -> bytes:
+    return _json(
+        {
+            "layers": [
+                {
+                    "type": kind.name,
+                    "category": kind.category,
+                    "description": kind.description,
+                    "schema": kind.spec_class.model_json_schema(),
+                }
+                for kind in LAYER_KINDS.values()
+            ],
+            "spec_schema": ModelSpec.model_json_schema(),
+        }
+    )
+
+
+@router.get("/presets", response_class=Response)
+def read_presets() -> Response:
     """The preset networks with their specs and summaries."""
-    return [_preset(name) for name in PRESET_NAMES]
+    return Response(_presets_json(), media_type="application/json")
+
+
+@cache
+def _presets_json() -> bytes:
+    return _json([_preset(name) for name in PRESET_NAMES])
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
 
 
 @router.get("/presets/{name}")

@@ -4,7 +4,8 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response, status
 
-from app.api.deps import SettingsDep, StoreDep
+from app.api.access import owned_model, readable_model
+from app.api.deps import IdentityDep, SettingsDep, ShareQuery, StoreDep, UserDep
 from app.api.schemas import ModelCreate, ModelPublic, SpecCheck
 from app.nn import parse_spec, summarize
 from app.store import ModelRecord
@@ -24,30 +25,35 @@ def check_spec(body: SpecCheck, settings: SettingsDep) -> dict[str, Any]:
 
 
 @router.post("/models", status_code=status.HTTP_201_CREATED, responses=_INVALID)
-def create_model(body: ModelCreate, store: StoreDep, settings: SettingsDep) -> ModelPublic:
+def create_model(
+    body: ModelCreate, store: StoreDep, settings: SettingsDep, user: UserDep
+) -> ModelPublic:
     """Save a named spec; answers with its id and summary."""
     limits = settings.spec_limits()
     spec = parse_spec(body.spec, limits)
     summary = summarize(spec, limits)
     record = store.create_model(
-        body.name, spec.model_dump(mode="json", exclude_unset=True), summary.to_dict()
+        body.name,
+        spec.model_dump(mode="json", exclude_unset=True),
+        summary.to_dict(),
+        owner=user.owner,
     )
     return _public(record)
 
 
 @router.get("/models")
-def list_models(store: StoreDep) -> list[ModelPublic]:
-    """Every saved model, oldest first."""
-    return [_public(record) for record in store.list_models()]
+def list_models(store: StoreDep, user: UserDep) -> list[ModelPublic]:
+    """Every saved model (in shared mode: the caller's), oldest first."""
+    owner = user.user_id if user.shared else None
+    return [_public(record) for record in store.list_models(owner)]
 
 
 @router.get("/models/{model_id}", responses=_NOT_FOUND)
-def read_model(model_id: str, store: StoreDep) -> ModelPublic:
-    """One saved model."""
-    record = store.get_model(model_id)
-    if record is None:
-        raise HTTPException(404, f"no model with id '{model_id}'")
-    return _public(record)
+def read_model(
+    model_id: str, store: StoreDep, identity: IdentityDep, share: ShareQuery = None
+) -> ModelPublic:
+    """One saved model (also the model of a run shared with `share`)."""
+    return _public(readable_model(store, model_id, identity, share))
 
 
 @router.delete(
@@ -55,8 +61,9 @@ def read_model(model_id: str, store: StoreDep) -> ModelPublic:
     status_code=status.HTTP_204_NO_CONTENT,
     responses={**_NOT_FOUND, 409: {"description": "The model has a queued or running run"}},
 )
-def delete_model(model_id: str, store: StoreDep) -> Response:
+def delete_model(model_id: str, store: StoreDep, user: UserDep) -> Response:
     """Delete a model and its finished runs; refused while one of its runs is active."""
+    owned_model(store, model_id, user)
     if not store.delete_model(model_id):
         raise HTTPException(404, f"no model with id '{model_id}'")
     return Response(status_code=status.HTTP_204_NO_CONTENT)

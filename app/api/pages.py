@@ -1,14 +1,18 @@
 """Server-rendered pages: the home page, the builder, the runs, one run, and the drawing pad."""
 
 from functools import cache
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.api.deps import StoreDep
+from app.api.access import readable_run
+from app.api.deps import IdentityDep, SettingsDep, ShareQuery, StoreDep
+from app.api.identity import access_token_matches, local_next, set_cookie_header
 from app.nn import LAYER_KINDS, PRESET_NAMES, load_preset, summarize
 from app.nn.presets import preset_description
+from app.store import new_id
 
 router = APIRouter(include_in_schema=False)
 
@@ -54,10 +58,16 @@ def runs(request: Request) -> HTMLResponse:
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
-def run(request: Request, run_id: str, store: StoreDep) -> HTMLResponse:
-    """One run, live: controls, charts, feature maps, confusion matrix, a drawing pad."""
-    record = store.get_run(run_id)
-    if record is None:
+def run(
+    request: Request, run_id: str, store: StoreDep, identity: IdentityDep, share: ShareQuery = None
+) -> HTMLResponse:
+    """One run, live: controls, charts, feature maps, confusion matrix, a drawing pad.
+
+    With `?share=` (someone else's run shared by link) the page is read-only.
+    """
+    try:
+        record = readable_run(store, run_id, identity, share)
+    except HTTPException:
         return _page(request, "missing.html", "runs", status_code=404, run_id=run_id)
     model = store.get_model(record.model_id)
     return _page(
@@ -66,6 +76,8 @@ def run(request: Request, run_id: str, store: StoreDep) -> HTMLResponse:
         "runs",
         run_id=record.id,
         model_name=model.name if model else "deleted model",
+        owner=identity.owns(record.owner),
+        share=share if not identity.owns(record.owner) else None,
     )
 
 
@@ -73,3 +85,53 @@ def run(request: Request, run_id: str, store: StoreDep) -> HTMLResponse:
 def draw(request: Request) -> HTMLResponse:
     """Draw a digit and see what a trained (or training) run makes of it."""
     return _page(request, "draw.html", "draw")
+
+
+@router.get("/join", response_class=HTMLResponse)
+async def join(
+    request: Request,
+    settings: SettingsDep,
+    identity: IdentityDep,
+    token: Annotated[str | None, Query(max_length=256)] = None,
+    next_page: Annotated[str | None, Query(alias="next", max_length=2048)] = None,
+) -> Response:
+    """Join a shared server: the access-token form, or a link that carries the token."""
+    return await _join(request, settings, identity, token, next_page)
+
+
+@router.post("/join", response_class=HTMLResponse)
+async def join_form(request: Request, settings: SettingsDep, identity: IdentityDep) -> Response:
+    """The access-token form's answer (application/x-www-form-urlencoded)."""
+    fields = parse_qs((await request.body()).decode("utf-8", "replace"))
+    token = fields.get("token", [""])[0]
+    return await _join(request, settings, identity, token, fields.get("next", ["/"])[0])
+
+
+async def _join(
+    request: Request,
+    settings: SettingsDep,
+    identity: IdentityDep,
+    token: str | None,
+    next_page: str | None,
+) -> Response:
+    target = local_next(next_page)
+    if identity.user_id is not None:
+        return RedirectResponse(target, status_code=303)
+    if token is None:
+        return _page(request, "join.html", "join", next_page=target)
+    if not access_token_matches(settings, token):
+        return _page(
+            request,
+            "join.html",
+            "join",
+            status_code=403,
+            next_page=target,
+            error="That is not this server's access token; ask whoever runs it.",
+        )
+    user_id = new_id()  # written only when the person saves something
+    response = RedirectResponse(target, status_code=303)
+    name, value = set_cookie_header(
+        request.app.state.signer, user_id, request.url.scheme == "https"
+    )
+    response.headers.append(name.decode(), value.decode("latin-1"))
+    return response

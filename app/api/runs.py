@@ -4,16 +4,24 @@ import json
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Body, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field
 
-from app.api.deps import ManagerDep, PredictorDep, SettingsDep, StoreDep
+from app.api.access import owned_model, owned_run, readable_run
+from app.api.deps import (
+    IdentityDep,
+    ManagerDep,
+    PredictorDep,
+    SettingsDep,
+    ShareQuery,
+    StoreDep,
+    UserDep,
+)
 from app.api.predict_input import PredictRequest, prepared_digit
 from app.api.run_views import RunCreated, RunPublic, run_view, run_views
 from app.inference.export import MEDIA_TYPES, SUFFIXES, ExportFormat, export_model
 from app.nn import build_model
-from app.store import ACTIVE_STATUSES, RunRecord, Store
-from app.training import DEFAULT_LR, TrainConfig
+from app.training import DEFAULT_LR, ConfigError, TrainConfig, parse_config
 
 router = APIRouter(prefix="/api", tags=["runs"])
 
@@ -41,6 +49,13 @@ class RunCreate(BaseModel):
     )
 
 
+class ShareLink(BaseModel):
+    """A read-only link to a run: whoever has it sees the run live, but cannot control it."""
+
+    share_token: str
+    url: str
+
+
 class RunUpdate(BaseModel):
     """A change to a running run."""
 
@@ -63,47 +78,57 @@ def read_training_config() -> dict[str, Any]:
     responses={
         404: {"description": "No model with this id"},
         422: {"description": "Bad config"},
-        429: {"description": "Too many queued or running runs from this client"},
+        429: {"description": "Too many queued or running runs for this person"},
     },
 )
 def create_run(
     body: RunCreate,
-    request: Request,
     manager: ManagerDep,
     store: StoreDep,
     settings: SettingsDep,
+    user: UserDep,
 ) -> RunCreated:
     """Queue a training run of a saved model; it starts when the runs before it have."""
-    owner = request.client.host if request.client else None
-    active = store.list_runs(statuses=ACTIVE_STATUSES, owner=owner) if owner else []
-    if len(active) >= settings.max_active_runs_per_client:
-        raise HTTPException(
-            429,
-            f"you already have {len(active)} runs queued or training, the most allowed; "
-            "wait for one to finish or stop one",
-            headers={"Retry-After": "30"},
+    owned_model(store, body.model_id, user)
+    config = parse_config(body.config)
+    if config.epochs > settings.max_epochs:
+        raise ConfigError(
+            [("epochs", f"this server trains at most {settings.max_epochs}, got {config.epochs}")]
         )
-    record = manager.submit(body.model_id, body.config, owner)
-    view = run_view(store, record)
+    record = manager.submit(
+        body.model_id, config, user.owner, max_active=settings.max_active_runs_per_user
+    )
+    view = run_view(store, record, manager.queue_order())
     return RunCreated(id=view.id, status=view.status, queue_position=view.queue_position)
 
 
 @router.get("/runs")
-def list_runs(store: StoreDep, model_id: str | None = None) -> list[RunPublic]:
-    """Every run (optionally of one model), oldest first."""
-    return run_views(store, store.list_runs(model_id))
+def list_runs(
+    store: StoreDep, manager: ManagerDep, user: UserDep, model_id: str | None = None
+) -> list[RunPublic]:
+    """Every run (in shared mode: the caller's; optionally of one model), oldest first."""
+    owner = user.user_id if user.shared else None
+    return run_views(store, store.list_runs(model_id, owner=owner), manager.queue_order())
 
 
 @router.get("/runs/{run_id}", responses=_NOT_FOUND)
-def read_run(run_id: str, store: StoreDep) -> RunPublic:
+def read_run(
+    run_id: str,
+    store: StoreDep,
+    manager: ManagerDep,
+    identity: IdentityDep,
+    share: ShareQuery = None,
+) -> RunPublic:
     """Status, progress, latest metrics and ETA of one run."""
-    return run_view(store, _record(store, run_id))
+    return run_view(store, readable_run(store, run_id, identity, share), manager.queue_order())
 
 
 @router.get("/runs/{run_id}/metrics", responses=_NOT_FOUND)
-def read_metrics(run_id: str, store: StoreDep) -> dict[str, Any]:
+def read_metrics(
+    run_id: str, store: StoreDep, identity: IdentityDep, share: ShareQuery = None
+) -> dict[str, Any]:
     """The whole stored history: step points, epoch summaries, status changes, the final result."""
-    _record(store, run_id)
+    readable_run(store, run_id, identity, share)
     events = store.events_since(run_id, types=["step", "epoch", "status", "done"])
     done = [event for event in events if event["type"] == "done"]
     return {
@@ -115,37 +140,61 @@ def read_metrics(run_id: str, store: StoreDep) -> dict[str, Any]:
 
 
 @router.post("/runs/{run_id}/pause", responses=_STATE)
-def pause_run(run_id: str, manager: ManagerDep, store: StoreDep) -> RunPublic:
+def pause_run(run_id: str, manager: ManagerDep, store: StoreDep, user: UserDep) -> RunPublic:
     """Hold the run at its next step."""
+    owned_run(store, run_id, user)
     manager.pause(run_id)
-    return run_view(store, _record(store, run_id))
+    return run_view(store, owned_run(store, run_id, user), manager.queue_order())
 
 
 @router.post("/runs/{run_id}/resume", responses=_STATE)
-def resume_run(run_id: str, manager: ManagerDep, store: StoreDep) -> RunPublic:
+def resume_run(run_id: str, manager: ManagerDep, store: StoreDep, user: UserDep) -> RunPublic:
     """Go on after a pause, or queue an interrupted run again from its last checkpoint."""
-    return run_view(store, manager.resume(run_id))
+    owned_run(store, run_id, user)
+    return run_view(store, manager.resume(run_id), manager.queue_order())
 
 
 @router.post("/runs/{run_id}/stop", responses=_STATE)
-def stop_run(run_id: str, manager: ManagerDep, store: StoreDep) -> RunPublic:
+def stop_run(run_id: str, manager: ManagerDep, store: StoreDep, user: UserDep) -> RunPublic:
     """End the run at its next step (its weights so far are kept)."""
-    return run_view(store, manager.stop(run_id))
+    owned_run(store, run_id, user)
+    return run_view(store, manager.stop(run_id), manager.queue_order())
 
 
 @router.patch("/runs/{run_id}", responses=_STATE)
-def update_run(run_id: str, body: RunUpdate, manager: ManagerDep, store: StoreDep) -> RunPublic:
+def update_run(
+    run_id: str, body: RunUpdate, manager: ManagerDep, store: StoreDep, user: UserDep
+) -> RunPublic:
     """Change the learning rate of a queued, running or paused run."""
+    owned_run(store, run_id, user)
     manager.set_lr(run_id, body.lr)
-    return run_view(store, _record(store, run_id))
+    return run_view(store, owned_run(store, run_id, user), manager.queue_order())
 
 
 @router.delete("/runs/{run_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_STATE)
-def delete_run(run_id: str, store: StoreDep, predictor: PredictorDep) -> Response:
+def delete_run(run_id: str, store: StoreDep, predictor: PredictorDep, user: UserDep) -> Response:
     """Delete a finished run, its history and its weights (stop it first if it is active)."""
+    owned_run(store, run_id, user)
     if not store.delete_run(run_id):
         raise HTTPException(404, f"no run with id '{run_id}'")
     predictor.forget(run_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/runs/{run_id}/share", responses=_NOT_FOUND)
+def share_run(run_id: str, store: StoreDep, user: UserDep) -> ShareLink:
+    """A new read-only link to the run (an older link stops working)."""
+    owned_run(store, run_id, user)
+    record = store.set_share_token(run_id, share=True)
+    token = record.share_token or ""
+    return ShareLink(share_token=token, url=f"/runs/{run_id}?share={token}")
+
+
+@router.delete("/runs/{run_id}/share", status_code=status.HTTP_204_NO_CONTENT, responses=_NOT_FOUND)
+def unshare_run(run_id: str, store: StoreDep, user: UserDep) -> Response:
+    """Stop sharing the run: its link stops working."""
+    owned_run(store, run_id, user)
+    store.set_share_token(run_id, share=False)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -174,12 +223,16 @@ def predict(
     run_id: str,
     body: Annotated[PredictRequest, Body()],
     predictor: PredictorDep,
+    store: StoreDep,
+    identity: IdentityDep,
+    share: ShareQuery = None,
     activations: Annotated[bool, Query(description="add each conv layer's feature maps")] = False,
 ) -> Response:
     """Classify a digit with the run's latest weights (also while it trains).
 
     Answers `{"prediction", "probabilities": [10], "input": 28×28, "step", "activations"?}`.
     """
+    readable_run(store, run_id, identity, share)
     answer = predictor.predict(run_id, prepared_digit(body), activations).to_dict()
     # Plain numbers only: json.dumps is many times faster than FastAPI's generic encoder here.
     return Response(json.dumps(answer), media_type="application/json")
@@ -189,11 +242,15 @@ def predict(
 def read_confusion_cell(
     run_id: str,
     predictor: PredictorDep,
+    store: StoreDep,
+    identity: IdentityDep,
     label: Annotated[int, Query(ge=0, le=9, description="the true digit")],
     prediction: Annotated[int, Query(ge=0, le=9, description="what the model said")],
     limit: Annotated[int, Query(ge=1, le=200)] = 24,
+    share: ShareQuery = None,
 ) -> dict[str, Any]:
     """The validation digits in one confusion-matrix cell, by the run's latest weights."""
+    readable_run(store, run_id, identity, share)
     return predictor.validation_examples(run_id, label, prediction, limit)
 
 
@@ -206,10 +263,12 @@ def export_run(
     run_id: str,
     manager: ManagerDep,
     store: StoreDep,
+    identity: IdentityDep,
     export_format: Annotated[ExportFormat, Query(alias="format")] = "safetensors",
+    share: ShareQuery = None,
 ) -> Response:
     """Download the trained model as safetensors, TorchScript or ONNX (input: (N, 1, 28, 28))."""
-    record = _record(store, run_id)
+    record = readable_run(store, run_id, identity, share)
     snapshot = manager.latest_weights(run_id)
     model = store.get_model(record.model_id)
     if snapshot is None or model is None:
@@ -226,10 +285,3 @@ def export_run(
             "Content-Disposition": f'attachment; filename="{filename}{SUFFIXES[export_format]}"'
         },
     )
-
-
-def _record(store: Store, run_id: str) -> RunRecord:
-    record = store.get_run(run_id)
-    if record is None:
-        raise HTTPException(404, f"no run with id '{run_id}'")
-    return record

@@ -11,10 +11,12 @@ import contextlib
 import json
 from typing import Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from app.api.access import readable_run
+from app.api.identity import Identity
 from app.api.predict_input import PredictRequest, prepared_digit
 from app.events import EventBus
 from app.imaging import ImageError
@@ -34,15 +36,24 @@ def _error(detail: str) -> str:
 
 
 @router.websocket("/ws/runs/{run_id}")
-async def run_events(websocket: WebSocket, run_id: str, since: int = -1) -> None:
-    """The run's events after `since` from the store, then its live events as they happen."""
+async def run_events(
+    websocket: WebSocket, run_id: str, since: int = -1, share: str | None = None
+) -> None:
+    """The run's events after `since` from the store, then its live events as they happen.
+
+    Owners and holders of the run's share token (`?share=`) may listen; others get an error
+    message and close code 4404 (4401 when they have not said who they are).
+    """
     store: Store = websocket.app.state.store
     bus: EventBus = websocket.app.state.bus
     manager: RunManager = websocket.app.state.manager
+    identity: Identity = websocket.state.identity
     await websocket.accept()
-    if await run_in_threadpool(store.get_run, run_id) is None:
-        await websocket.send_text(_error(f"no run with id '{run_id}'"))
-        await websocket.close(code=4404)
+    try:
+        await run_in_threadpool(readable_run, store, run_id, identity, share)
+    except HTTPException as error:
+        await websocket.send_text(_error(str(error.detail)))
+        await websocket.close(code=4000 + error.status_code)
         return
     async with bus.subscribe(run_id) as subscription:
         # Unsaved first, then the store: an event flushed in between is in both, never in neither.
@@ -107,11 +118,14 @@ async def _serve_until_closed(websocket: WebSocket, sender: Any, on_message: Any
 async def live_predictions(websocket: WebSocket) -> None:
     """Predict each drawing the client sends; a burst of drawings coalesces to the newest.
 
-    Send `{"run_id", "pixels" | "image", "activations"?: bool, "id"?: str | int}`; the answer is
+    Send `{"run_id", "pixels" | "image", "activations"?: bool, "id"?: str | int, "share"?: str}`
+    (`share`: the token of a run shared by link); the answer is
     `{"type": "prediction", "run_id", "id", "prediction", "probabilities", "input", ...}` or
     `{"type": "error", "detail"}`.
     """
     predictor: Predictor = websocket.app.state.predictor
+    store: Store = websocket.app.state.store
+    identity: Identity = websocket.state.identity
     await websocket.accept()
     newest: dict[str, Any] | None = None
     arrived = asyncio.Event()
@@ -123,7 +137,8 @@ async def live_predictions(websocket: WebSocket) -> None:
             arrived.clear()
             request, newest = newest, None
             if request is not None:
-                await websocket.send_text(json.dumps(await _predict(predictor, request)))
+                answer = await _predict(predictor, store, identity, request)
+                await websocket.send_text(json.dumps(answer))
 
     async def take(websocket: WebSocket, message: str) -> None:
         nonlocal newest
@@ -141,19 +156,28 @@ async def live_predictions(websocket: WebSocket) -> None:
     await _serve_until_closed(websocket, answer(), take)
 
 
-async def _predict(predictor: Predictor, data: dict[str, Any]) -> dict[str, Any]:
-    answer = await run_in_threadpool(_predict_now, predictor, data)
+async def _predict(
+    predictor: Predictor, store: Store, identity: Identity, data: dict[str, Any]
+) -> dict[str, Any]:
+    answer = await run_in_threadpool(_predict_now, predictor, store, identity, data)
     if isinstance(data.get("id"), str | int):
         answer["id"] = data["id"]  # lets the client match answers to its drawings
     return answer
 
 
-def _predict_now(predictor: Predictor, data: dict[str, Any]) -> dict[str, Any]:
+def _predict_now(
+    predictor: Predictor, store: Store, identity: Identity, data: dict[str, Any]
+) -> dict[str, Any]:
     """Decode, prepare and classify one drawing (in a worker thread: it is CPU work)."""
     run_id = data.get("run_id")
     if not isinstance(run_id, str) or not run_id:
         return {"type": "error", "detail": "run_id: which run's model should answer"}
     activations = data.get("activations", False) is True
+    share = data.get("share")
+    try:
+        readable_run(store, run_id, identity, share if isinstance(share, str) else None)
+    except HTTPException as error:
+        return {"type": "error", "run_id": run_id, "detail": str(error.detail)}
     try:
         request = PredictRequest.model_validate(
             {key: data[key] for key in ("pixels", "image", "prepare") if key in data}

@@ -42,6 +42,15 @@ function describe(detail, status) {
   return `the server answered ${status}`;
 }
 
+/** The share token when this page shows a run someone shared by link (read-only); else "". */
+export const shareToken = document.body.dataset.share ?? "";
+
+/** Reads of the shared run (and its model) carry the share token. */
+function withShare(path) {
+  if (!shareToken || !/^\/api\/(runs|models)\//.test(path)) return path;
+  return `${path}${path.includes("?") ? "&" : "?"}share=${encodeURIComponent(shareToken)}`;
+}
+
 async function request(method, path, body, { signal } = {}) {
   const init = { method, headers: { Accept: "application/json" }, signal };
   if (body !== undefined) {
@@ -50,7 +59,7 @@ async function request(method, path, body, { signal } = {}) {
   }
   let response;
   try {
-    response = await fetch(path, init);
+    response = await fetch(withShare(path), init);
   } catch (error) {
     if (error.name === "AbortError") throw error;
     throw new ApiError(0, "cannot reach the server; is it still running?");
@@ -97,6 +106,8 @@ export const metrics = (id) => request("GET", `/api/runs/${enc(id)}/metrics`);
 export const pauseRun = (id) => request("POST", `/api/runs/${enc(id)}/pause`);
 export const resumeRun = (id) => request("POST", `/api/runs/${enc(id)}/resume`);
 export const stopRun = (id) => request("POST", `/api/runs/${enc(id)}/stop`);
+/** A new read-only link to the run: {share_token, url}. */
+export const shareRun = (id) => request("POST", `/api/runs/${enc(id)}/share`);
 export const setLearningRate = (id, lr) => request("PATCH", `/api/runs/${enc(id)}`, { lr });
 
 /** Validation digits of one confusion cell by the run's latest weights: {step, count, examples}. */

@@ -12,6 +12,7 @@ export function h(tag, attrs = {}, ...children) {
     else if (key.startsWith("on") && typeof value === "function") {
       el.addEventListener(key.slice(2), value);
     } else if (key === "text") el.textContent = value;
+    else if (key === "style") el.style.cssText = String(value); // CSSOM: allowed by the CSP
     else if (key in el && typeof value !== "string") el[key] = value;
     else el.setAttribute(key, value === true ? "" : String(value));
   }

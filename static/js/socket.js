@@ -1,6 +1,8 @@
 // Websockets: a run's event stream and the live prediction channel. With api.js, the only
 // module that talks to the server.
 
+import { shareToken } from "./api.js";
+
 // A run in one of these will not train again (an interrupted one can be resumed).
 const TERMINAL = new Set(["completed", "stopped", "failed"]);
 
@@ -35,8 +37,11 @@ export class RunStream {
   }
 
   connect() {
-    const since = this.lastSeq >= 0 ? `?since=${this.lastSeq}` : "";
-    const socket = new WebSocket(wsUrl(`/ws/runs/${encodeURIComponent(this.runId)}${since}`));
+    const query = new URLSearchParams();
+    if (this.lastSeq >= 0) query.set("since", String(this.lastSeq));
+    if (shareToken) query.set("share", shareToken);
+    const search = query.size ? `?${query}` : "";
+    const socket = new WebSocket(wsUrl(`/ws/runs/${encodeURIComponent(this.runId)}${search}`));
     this.socket = socket;
     socket.addEventListener("open", () => {
       this.retry = 0;
@@ -119,7 +124,7 @@ export class PredictSocket {
     const message = this.pending;
     this.pending = null;
     this.inFlight = true;
-    socket.send(JSON.stringify(message));
+    socket.send(JSON.stringify(shareToken ? { ...message, share: shareToken } : message));
     clearTimeout(this.watchdog);
     this.watchdog = setTimeout(() => this.settle(), 10000);
   }

@@ -44,7 +44,9 @@ def _free_port() -> int:
 class Server:
     """The app served by uvicorn on 127.0.0.1, with a throwaway data directory."""
 
-    def __init__(self, data_dir: Path, mnist: Path, log: Path) -> None:
+    def __init__(
+        self, data_dir: Path, mnist: Path, log: Path, env: dict[str, str] | None = None
+    ) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
         (data_dir / mnist.name).symlink_to(mnist)
         self.port = _free_port()
@@ -55,6 +57,7 @@ class Server:
             "NNP_DEVICE": "cpu",
             "NNP_TORCH_THREADS": "1",  # the machine is shared: leave a core to the browser
             "PYTHONUNBUFFERED": "1",
+            **(env or {}),
         }
         self.log = log
         self._log_file = log.open("w")

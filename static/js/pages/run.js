@@ -30,6 +30,9 @@ const els = {
   lrApply: need("#lr-apply"),
   again: need("#train-again"),
   buildLink: need("#build-link"),
+  share: need("#share-run"),
+  shareBox: need("#share-box"),
+  shareUrl: need("#share-url"),
   message: need("#run-message"),
   stats: {
     loss: need("#stat-loss"),
@@ -426,6 +429,7 @@ async function main() {
     state.lrDirty = true;
   });
   els.again.addEventListener("click", trainAgain);
+  els.share.addEventListener("click", shareLink);
   els.confusionEpoch.addEventListener("change", () => {
     const epochs = state.history.epochs;
     const value = Number(els.confusionEpoch.value);
@@ -459,6 +463,22 @@ async function main() {
     },
   }).start();
   document.body.dataset.ready = "true";
+}
+
+/** Make a read-only link to this run, show it selected and copy it when the browser lets us. */
+async function shareLink() {
+  els.share.disabled = true;
+  try {
+    const { url } = await api.shareRun(runId);
+    els.shareUrl.value = new URL(url, location.origin).href;
+    els.shareBox.hidden = false;
+    els.shareUrl.select();
+    await navigator.clipboard?.writeText(els.shareUrl.value).catch(() => {});
+  } catch (error) {
+    say(els.message, `No link: ${error.message}`, "error");
+  } finally {
+    els.share.disabled = false;
+  }
 }
 
 main().catch((error) => {

@@ -1,0 +1,63 @@
+"""Who may see and control which models and runs: their owner, and readers of a shared link.
+
+Someone else's model or run answers 404, exactly like one that does not exist, so ids
+cannot be probed.
+"""
+
+import hmac
+
+from fastapi import HTTPException
+
+from app.api.identity import Identity
+from app.store import ModelRecord, RunRecord, Store
+
+
+def owned_model(store: Store, model_id: str, identity: Identity) -> ModelRecord:
+    """The model if this person owns it (anyone in single-user mode), else 404."""
+    record = store.get_model(model_id)
+    if record is None or not identity.owns(record.owner):
+        raise HTTPException(404, f"no model with id '{model_id}'")
+    return record
+
+
+def readable_model(
+    store: Store, model_id: str, identity: Identity, share: str | None
+) -> ModelRecord:
+    """The model if this person owns it or holds the share token of one of its runs, else 404."""
+    record = store.get_model(model_id)
+    if record is not None and not identity.owns(record.owner):
+        run = store.shared_run(share) if share else None
+        if run is None or run.model_id != model_id:
+            record = None
+    if record is None:
+        raise HTTPException(404, f"no model with id '{model_id}'")
+    return record
+
+
+def owned_run(store: Store, run_id: str, identity: Identity) -> RunRecord:
+    """The run if this person owns it and so may control it, else 404."""
+    record = store.get_run(run_id)
+    if record is None or not identity.owns(record.owner):
+        raise HTTPException(404, f"no run with id '{run_id}'")
+    return record
+
+
+def readable_run(store: Store, run_id: str, identity: Identity, share: str | None) -> RunRecord:
+    """The run if this person owns it or holds its share token, else 404 (401 for nobody)."""
+    record = store.get_run(run_id)
+    if record is not None and (identity.owns(record.owner) or shared_with(record, share)):
+        return record
+    if identity.user_id is None and not share:
+        raise HTTPException(
+            401,
+            "who are you? open the playground in a browser, or send a bearer token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    raise HTTPException(404, f"no run with id '{run_id}'")
+
+
+def shared_with(record: RunRecord, share: str | None) -> bool:
+    """Whether `share` is the run's current share token."""
+    if not share or record.share_token is None:
+        return False
+    return hmac.compare_digest(share.encode(), record.share_token.encode())
