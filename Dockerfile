@@ -20,8 +20,10 @@ ARG CA_BUNDLE=""
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN if [ -n "$CA_BUNDLE" ]; then export npm_config_cafile="$CA_BUNDLE"; fi \
-    && npm ci --omit=dev --no-audit --no-fund --no-update-notifier --loglevel=error \
-    && test -f node_modules/uplot/dist/uPlot.iife.min.js
+    && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --no-update-notifier \
+        --loglevel=error \
+    && test -f node_modules/uplot/dist/uPlot.iife.min.js \
+    && test -f node_modules/swagger-ui-dist/swagger-ui-bundle.js
 
 # --- the virtual environment: torch first (its own index), then everything constraints.txt pins -
 FROM ${PYTHON_BASE} AS venv
@@ -80,6 +82,8 @@ RUN groupadd --gid 10001 nnp \
 COPY --from=venv /opt/nnp/venv /opt/nnp/venv
 COPY --from=mnist /opt/nnp/mnist /opt/nnp/mnist
 COPY --from=assets /src/node_modules/uplot/dist /opt/nnp/node_modules/uplot/dist
+COPY --from=assets /src/node_modules/swagger-ui-dist/swagger-ui-bundle.js \
+    /src/node_modules/swagger-ui-dist/swagger-ui.css /opt/nnp/node_modules/swagger-ui-dist/
 COPY data-requirements.txt /opt/nnp/
 COPY docker/healthcheck.py /opt/nnp/docker/
 COPY templates /opt/nnp/templates

@@ -12,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from app import __version__
-from app.api import health, layers, models, pages, runs, tokens, ws
+from app.api import docs, health, layers, models, pages, runs, tokens, ws
 from app.api.errors import install_error_handlers
 from app.api.identity import CookieSigner, IdentityMiddleware, load_secret_key
 from app.api.limits import BodySizeLimit
@@ -28,7 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Browser libraries installed from npm (package.json + package-lock.json, `npm ci`), served
 # offline under /vendor/<name>; never from a CDN.
-VENDOR = {"uplot": ROOT / "node_modules" / "uplot" / "dist"}
+VENDOR = {
+    "uplot": ROOT / "node_modules" / "uplot" / "dist",
+    "swagger-ui": ROOT / "node_modules" / "swagger-ui-dist",  # the API reference at /docs
+}
 
 logger = logging.getLogger(__name__)
 
@@ -58,14 +61,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await run_in_threadpool(manager.close)
 
     app = FastAPI(
-        title="NN Playground", version=__version__, description=DESCRIPTION, lifespan=lifespan
+        title="NN Playground",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # app.api.docs serves Swagger UI from npm, not from a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=ROOT / "templates")
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     for name, directory in VENDOR.items():
         if not directory.is_dir():
-            logger.warning("%s is missing: run `npm ci` in %s for the charts", directory, ROOT)
+            logger.warning("%s is missing: run `npm ci` in %s for the charts and /docs", directory, ROOT)
         app.mount(f"/vendor/{name}", StaticFiles(directory=directory, check_dir=False), name=name)
     # Starlette runs the middleware added last first: identity, then the rate limit per person.
     app.add_middleware(RateLimit, per_minute=settings.rate_limit_per_minute)
@@ -76,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders, script_hashes=scripts)  # outermost: on every response
     install_error_handlers(app)
     for router in (
+        docs.router,
         health.router,
         layers.router,
         models.router,

@@ -43,7 +43,7 @@ if [[ -f package-lock.json ]]; then
     if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
         command -v npm >/dev/null 2>&1 || { echo "NN Playground needs node and npm on PATH" >&2; exit 1; }
         echo "setup: installing front-end packages (npm ci)"
-        npm ci --no-audit --no-fund --loglevel=error
+        npm ci --ignore-scripts --no-audit --no-fund --loglevel=error  # no install-time code
     fi
 fi
 

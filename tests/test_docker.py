@@ -317,8 +317,9 @@ def test_image_serves_trains_predicts_and_keeps_runs_across_a_restart(
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with serving(container, config, ARTIFACTS / "server-1.log") as server:
         assert _healthcheck_in(container, config, server.env) == 0
-        with urllib.request.urlopen(server.url + "/vendor/uplot/uPlot.iife.min.js") as response:
-            assert response.status == 200  # from the npm stage
+        for asset in ("uplot/uPlot.iife.min.js", "swagger-ui/swagger-ui-bundle.js"):
+            with urllib.request.urlopen(f"{server.url}/vendor/{asset}") as response:
+                assert response.status == 200  # from the npm stage
         spec = server.call("GET", "/api/presets/mlp")["spec"]
         model = server.call("POST", "/api/models", {"name": "mlp", "spec": spec})
         run = server.call("POST", "/api/runs", {"model_id": model["id"], "config": TINY_RUN})

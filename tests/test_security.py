@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from app.api.security import html_script_hashes
 from app.main import create_app
 from app.settings import Settings
 from app.store import checkpoint_dir
@@ -116,12 +117,19 @@ def test_a_strange_host_header_is_not_echoed_into_the_csp(client: TestClient, ho
     assert "*" not in answer.headers["content-security-policy"]
 
 
-def test_docs_pages_get_the_strict_csp(client: TestClient) -> None:
-    """/docs and /redoc load from a CDN; the CSP blocks that (see app/api/security.py)."""
-    for path in ("/docs", "/redoc"):
-        csp = policy(client.get(path).headers["content-security-policy"])
-        assert csp["script-src"][0] == "'self'"
-        assert not any("cdn" in source for source in csp["script-src"])
+def test_the_api_reference_is_served_offline_under_the_csp(client: TestClient) -> None:
+    """Swagger UI comes from npm under /vendor; only its one start-up script is allowed inline."""
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "cdn" not in page.text
+    csp = policy(page.headers["content-security-policy"])
+    assert csp["script-src"][0] == "'self'"
+    assert csp["script-src"][1:] == html_script_hashes(page.text)
+    assert len(csp["script-src"]) == 2
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        assert f"/vendor/swagger-ui/{asset}" in page.text
+        assert client.get(f"/vendor/swagger-ui/{asset}").status_code == 200
+    assert client.get("/redoc").status_code == 404  # ReDoc would need a CDN
     assert client.get("/openapi.json").status_code == 200
 
 

@@ -105,6 +105,11 @@ def script_hash(text: str) -> str:
 def inline_script_hashes(env: jinja2.Environment, template: str = "base.html") -> list[str]:
     """Hashes of the inline scripts (the importmap) of `template` as `env` renders it."""
     html = env.overlay(undefined=jinja2.ChainableUndefined).get_template(template).render()
+    return html_script_hashes(html)
+
+
+def html_script_hashes(html: str) -> list[str]:
+    """Hashes of the inline scripts of an HTML document."""
     parser = _InlineScripts()
     parser.feed(html)
     parser.close()

@@ -127,6 +127,21 @@ def test_run_page_charts_and_socket(guarded: Page, finished_run: dict[str, Any])
     check_layout(guarded, "run")
 
 
+def test_api_reference(guarded: Page) -> None:
+    """Swagger UI, from npm, renders every operation and can call the API under the CSP."""
+    answer = guarded.goto("/docs")
+    assert answer is not None and answer.ok
+    operation = guarded.locator("#operations-layers-read_layers_api_layers_get")
+    expect(operation).to_be_visible(timeout=20_000)
+    expect(guarded.locator(".opblock")).not_to_have_count(0)
+    operation.locator(".opblock-summary").click()
+    guarded.get_by_role("button", name="Try it out").click()
+    guarded.get_by_role("button", name="Execute").click()
+    expect(
+        operation.locator(".live-responses-table tbody .response-col_status").first
+    ).to_have_text("200")
+
+
 def test_missing_run_page(guarded: Page, console: ConsoleLog) -> None:
     console.allow("status of 404", r"/runs/nosuchrun$")
     answer = guarded.goto("/runs/nosuchrun")
