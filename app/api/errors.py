@@ -1,14 +1,19 @@
 """Errors become JSON `{"detail": ...}` with the right status, never a 500 for bad input."""
 
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
 
 from app.imaging import ImageError
 from app.inference import NoWeightsError
 from app.nn import SpecError
-from app.store import ConflictError, NotFoundError
+from app.store import ConflictError, LimitError, NotFoundError, StoreFullError
 from app.training import ConfigError
 
 
@@ -34,8 +39,40 @@ def _loc(layer: str | None, field: str | None) -> list[str | int]:
     return loc + (field.split(".") if field else [])
 
 
+def json_safe(value: Any) -> Any:
+    """`value` with NaN and ±inf (which JSON cannot hold) replaced by their names."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    return value
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map the core's exceptions to HTTP answers."""
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        # FastAPI's own handler echoes each bad input, and a NaN in it made the answer a 500.
+        detail = json_safe(jsonable_encoder(error.errors()))
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> Response:
+        # FastAPI answers a body that is not UTF-8 with a bare 400; say what is wrong, as a
+        # 422 like every other undecodable JSON body.
+        if error.status_code == 400 and isinstance(error.__cause__, UnicodeDecodeError):
+            detail = [
+                {
+                    "loc": ["body"],
+                    "msg": f"the request body is not UTF-8 JSON: {error.__cause__.reason}",
+                    "type": "json_invalid",
+                }
+            ]
+            return JSONResponse({"detail": detail}, status_code=422)
+        return await http_exception_handler(request, error)
 
     @app.exception_handler(SpecError)
     async def spec_error(request: Request, error: SpecError) -> JSONResponse:
@@ -65,6 +102,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NoWeightsError)
     async def no_weights(request: Request, error: NoWeightsError) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, status_code=409)
+
+    @app.exception_handler(LimitError)
+    async def too_many_runs(request: Request, error: LimitError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=429, headers={"Retry-After": "30"})
+
+    @app.exception_handler(StoreFullError)
+    async def disk_full(request: Request, error: StoreFullError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=507)
 
     @app.exception_handler(ConflictError)
     async def conflict(request: Request, error: ConflictError) -> JSONResponse:

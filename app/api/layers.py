@@ -51,7 +51,7 @@ def _json(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
 
 
-@router.get("/presets/{name}")
+@router.get("/presets/{name}", responses={404: {"description": "No preset with this name"}})
 def read_preset(name: str) -> dict[str, Any]:
     """One preset network."""
     if name not in PRESET_NAMES:

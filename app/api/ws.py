@@ -9,9 +9,9 @@ send `{"type": "ping"}` (answered with `{"type": "pong"}`); anything else gets
 import asyncio
 import contextlib
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, HTTPException, Query, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -37,7 +37,10 @@ def _error(detail: str) -> str:
 
 @router.websocket("/ws/runs/{run_id}")
 async def run_events(
-    websocket: WebSocket, run_id: str, since: int = -1, share: str | None = None
+    websocket: WebSocket,
+    run_id: str,
+    since: Annotated[int, Query(ge=-1, le=2**62)] = -1,
+    share: Annotated[str | None, Query(max_length=64)] = None,
 ) -> None:
     """The run's events after `since` from the store, then its live events as they happen.
 
@@ -82,7 +85,7 @@ async def run_events(
 async def _answer_pings(websocket: WebSocket, message: str) -> None:
     try:
         data = json.loads(message)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
         data = None
     if isinstance(data, dict) and data.get("type") == "ping":
         await websocket.send_text(json.dumps({"type": "pong"}))
@@ -95,7 +98,7 @@ async def _serve_until_closed(websocket: WebSocket, sender: Any, on_message: Any
     sending = asyncio.create_task(sender)
     try:
         while True:
-            reading = asyncio.create_task(websocket.receive_text())
+            reading = asyncio.create_task(websocket.receive())
             done, _ = await asyncio.wait({reading, sending}, return_when=asyncio.FIRST_COMPLETED)
             if sending in done:
                 reading.cancel()
@@ -103,9 +106,15 @@ async def _serve_until_closed(websocket: WebSocket, sender: Any, on_message: Any
                 return
             try:
                 message = reading.result()
-            except (WebSocketDisconnect, RuntimeError, KeyError):
-                return  # KeyError: a binary frame reached receive_text
-            await on_message(websocket, message)
+            except (WebSocketDisconnect, RuntimeError):
+                return
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:
+                await websocket.send_text(_error("send JSON text frames, not binary ones"))
+                continue
+            await on_message(websocket, text)
     except WebSocketDisconnect:
         return
     finally:
@@ -144,7 +153,7 @@ async def live_predictions(websocket: WebSocket) -> None:
         nonlocal newest
         try:
             data = json.loads(message)
-        except ValueError:
+        except (ValueError, RecursionError):
             await websocket.send_text(_error("messages are JSON objects"))
             return
         if not isinstance(data, dict):
