@@ -73,7 +73,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     for name, directory in VENDOR.items():
         if not directory.is_dir():
-            logger.warning("%s is missing: run `npm ci` in %s for the charts and /docs", directory, ROOT)
+            logger.warning(
+                "%s is missing: run `npm ci` in %s for the charts and /docs", directory, ROOT
+            )
         app.mount(f"/vendor/{name}", StaticFiles(directory=directory, check_dir=False), name=name)
     # Starlette runs the middleware added last first: identity, then the rate limit per person.
     app.add_middleware(RateLimit, per_minute=settings.rate_limit_per_minute)

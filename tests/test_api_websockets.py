@@ -1,7 +1,6 @@
 """Websockets against a real uvicorn server with a real websocket client."""
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -11,7 +10,7 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
-import uvicorn
+from support import serve_in_thread
 from websockets.sync.client import ClientConnection, connect
 
 from app.main import create_app
@@ -31,21 +30,9 @@ class Server:
 
 @pytest.fixture
 def server(app_data_dir: Path) -> Iterator[Server]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     app = create_app(Settings(data_dir=app_data_dir))
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    uvicorn_server = uvicorn.Server(config)
-    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not uvicorn_server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield Server(f"http://127.0.0.1:{port}", app)
-    uvicorn_server.should_exit = True
-    thread.join(30)
+    with serve_in_thread(app) as base:
+        yield Server(base, app)
 
 
 def _start_run(server: Server, preset: str, config: dict[str, Any]) -> str:

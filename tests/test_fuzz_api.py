@@ -6,7 +6,6 @@ through that client.
 """
 
 import shutil
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import load_all_checks
+from support import train_tiny_run
 
 from app.main import create_app
 from app.settings import Settings
@@ -47,9 +47,6 @@ CONFIG = schemathesis.Config.from_dict(
 )
 
 
-QUICK = {"epochs": 1, "train_subset": 256, "eval_limit": 64, "max_steps": 4}
-
-
 @dataclass(frozen=True)
 class Trained:
     """A data directory holding one completed tiny run (and, in shared mode, its owner's token)."""
@@ -70,16 +67,7 @@ def trained(
     (data_dir / "mnist.safetensors").symlink_to(mnist_data_dir / "mnist.safetensors")
     with TestClient(create_app(_settings(data_dir, shared))) as client:
         token = _authorize(client) if shared else None
-        spec = {"layers": [{"type": "flatten"}, {"type": "linear", "out_features": 10}]}
-        model = client.post("/api/models", json={"name": "fuzz", "spec": spec})
-        assert model.status_code == 201, model.text
-        run = client.post("/api/runs", json={"model_id": model.json()["id"], "config": QUICK})
-        assert run.status_code == 201, run.text
-        run_id = run.json()["id"]
-        deadline = time.monotonic() + 60
-        while client.get(f"/api/runs/{run_id}").json()["status"] != "completed":
-            assert time.monotonic() < deadline, "the tiny run did not complete"
-            time.sleep(0.1)
+        run_id = train_tiny_run(client)
     return Trained(data_dir, shared, run_id, token)
 
 

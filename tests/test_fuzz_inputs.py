@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from PIL import Image
+from support import train_tiny_run
 
 from app.imaging import ImageError, decode_data_url, pixels_from_list, prepare_digit
 from app.main import create_app
@@ -466,8 +467,6 @@ def test_random_data_urls_raise_only_image_error(data_url: object) -> None:
 
 # -------------------------------------------------------------------------- REST predictions
 
-QUICK = {"epochs": 1, "train_subset": 256, "eval_limit": 64, "max_steps": 4}
-
 
 @pytest.fixture(scope="module")
 def trained(
@@ -478,17 +477,7 @@ def trained(
     (data_dir / "mnist.safetensors").symlink_to(mnist_data_dir / "mnist.safetensors")
     settings_ = Settings(data_dir=data_dir, rate_limit_per_minute=0)
     with TestClient(create_app(settings_)) as client:
-        spec = {"layers": [{"type": "flatten"}, {"type": "linear", "out_features": 10}]}
-        model = client.post("/api/models", json={"name": "fuzz", "spec": spec})
-        assert model.status_code == 201, model.text
-        run = client.post("/api/runs", json={"model_id": model.json()["id"], "config": QUICK})
-        assert run.status_code == 201, run.text
-        run_id = run.json()["id"]
-        deadline = time.monotonic() + 60
-        while client.get(f"/api/runs/{run_id}").json()["status"] != "completed":
-            assert time.monotonic() < deadline, "the tiny run did not complete"
-            time.sleep(0.1)
-        yield client, run_id
+        yield client, train_tiny_run(client)
 
 
 PREDICT_BODIES = (

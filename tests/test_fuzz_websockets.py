@@ -10,8 +10,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,10 +18,10 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
-import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
+from support import serve_in_thread, train_tiny_run
 from test_fuzz_inputs import HOSTILE_IMAGES, JSON_LIKE, PIXEL_VALUES, SCALARS
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
@@ -31,7 +29,6 @@ from websockets.sync.client import ClientConnection, connect
 from app.main import create_app
 from app.settings import Settings
 
-QUICK = {"epochs": 1, "train_subset": 256, "eval_limit": 64, "max_steps": 4}
 BLANK = [[0.0] * 28 for _ in range(28)]
 FUZZ = settings(
     max_examples=200,
@@ -51,45 +48,16 @@ class Server:
         return self.base.replace("http", "ws", 1)
 
 
-def _train(client: httpx.Client, timeout: float = 60) -> str:
-    """Create a tiny model, train it for a few steps; the run's id once it has completed."""
-    spec = {"layers": [{"type": "flatten"}, {"type": "linear", "out_features": 10}]}
-    model = client.post("/api/models", json={"name": "fuzz", "spec": spec})
-    assert model.status_code == 201, model.text
-    run = client.post("/api/runs", json={"model_id": model.json()["id"], "config": QUICK})
-    assert run.status_code == 201, run.text
-    run_id: str = run.json()["id"]
-    deadline = time.monotonic() + timeout
-    while (status := client.get(f"/api/runs/{run_id}").json()["status"]) != "completed":
-        assert status in {"queued", "running"}, status
-        assert time.monotonic() < deadline, "the tiny run did not complete"
-        time.sleep(0.1)
-    return run_id
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, mnist_data_dir: Path) -> Iterator[Server]:
     """A real uvicorn server on a free loopback port, with one completed tiny run."""
     data_dir = tmp_path_factory.mktemp("fuzz-ws")
     (data_dir / "mnist.safetensors").symlink_to(mnist_data_dir / "mnist.safetensors")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     app = create_app(Settings(data_dir=data_dir, rate_limit_per_minute=0))
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical")
-    uvicorn_server = uvicorn.Server(config)
-    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not uvicorn_server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
-    with httpx.Client(base_url=base, timeout=30) as client:
-        run_id = _train(client)
-    yield Server(base, run_id)
-    uvicorn_server.should_exit = True
-    thread.join(30)
+    with serve_in_thread(app, log_level="critical") as base:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            run_id = train_tiny_run(client)
+        yield Server(base, run_id)
 
 
 def _frames(connection: ClientConnection, until: Any, timeout: float = 15) -> list[dict[str, Any]]:
@@ -397,7 +365,7 @@ def test_memory_stays_bounded_and_the_worker_still_trains(server: Server) -> Non
         growth = _rss_bytes() - before
         assert made >= 300
         assert growth < 32 * 2**20, f"RSS grew {growth / 2**20:.0f} MB over {made} requests"
-        run_id = _train(client)
+        run_id = train_tiny_run(client)
     with connect(f"{server.ws}/ws/runs/{run_id}") as connection:
         frames = _frames(connection, lambda frame: frame.get("status") == "completed")
     assert any(frame["type"] == "done" for frame in frames)
