@@ -33,8 +33,9 @@ def _presets() -> tuple[dict[str, Any], ...]:
 def _page(
     request: Request, template: str, page: str, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
+    shared = request.state.identity.shared
     response: HTMLResponse = request.app.state.templates.TemplateResponse(
-        request, template, {"page": page, **context}, status_code=status_code
+        request, template, {"page": page, "shared": shared, **context}, status_code=status_code
     )
     return response
 

@@ -106,6 +106,8 @@ export const metrics = (id) => request("GET", `/api/runs/${enc(id)}/metrics`);
 export const pauseRun = (id) => request("POST", `/api/runs/${enc(id)}/pause`);
 export const resumeRun = (id) => request("POST", `/api/runs/${enc(id)}/resume`);
 export const stopRun = (id) => request("POST", `/api/runs/${enc(id)}/stop`);
+/** A new bearer token for scripts, for whoever this browser is: {token, user_id}. */
+export const createToken = () => request("POST", "/api/tokens", {});
 /** A new read-only link to the run: {share_token, url}. */
 export const shareRun = (id) => request("POST", `/api/runs/${enc(id)}/share`);
 export const setLearningRate = (id, lr) => request("PATCH", `/api/runs/${enc(id)}`, { lr });

@@ -62,6 +62,13 @@ def test_a_shared_link_shows_the_run_read_only(
         viewer.goto("/runs")  # someone else: none of the owner's runs are listed
         expect(viewer.get_by_test_id("runs-table")).to_contain_text("No runs yet")
         assert viewer.request.get(f"/api/runs/{run_id}").status == 404
+        expect(viewer.locator("footer")).to_contain_text("a shared server")
+        viewer.get_by_test_id("token-button").click()  # a token for the viewer's scripts
+        token = viewer.get_by_test_id("token-value")
+        expect(token).to_be_visible()
+        bearer = {"Authorization": f"Bearer {token.input_value()}"}
+        me = viewer.request.get("/api/me").json()
+        assert viewer.request.get("/api/me", headers=bearer).json()["user_id"] == me["user_id"]
 
         viewer.goto(url)
         expect(viewer.get_by_test_id("read-only-note")).to_be_visible()

@@ -133,8 +133,28 @@ async function compare() {
   }
 }
 
+/** Shared servers: make a bearer token for this browser's identity and show it once. */
+function wireTokenButton() {
+  const button = document.querySelector("#token-button");
+  const output = document.querySelector("#token-value");
+  if (!button || !output) return;
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      output.value = (await api.createToken()).token;
+      output.hidden = false;
+      output.select();
+    } catch (error) {
+      say(els.message, `No token: ${error.message}`, "error");
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
 async function main() {
   els.compare.addEventListener("click", compare);
+  wireTokenButton();
   document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && refresh());
   await refresh();
   if (state.chosen.size >= 2) await compare();
