@@ -162,20 +162,16 @@ def test_compare_runs(tab: Page, two_runs: list[dict[str, Any]], console: Consol
     assert tab.evaluate("window.__csp") == []
 
 
-def test_docs_load_nothing_from_a_cdn(tab: Page, console: ConsoleLog) -> None:
-    """/docs and /redoc get the same strict CSP: their CDN scripts are blocked, not fetched."""
-    console.allow("Content Security Policy|Failed to load resource|SwaggerUIBundle is not defined")
-    tab.add_init_script(RECORD_VIOLATIONS)
+def test_docs_fetch_nothing_off_site(guarded: Page) -> None:
+    """/docs is complete with what this server serves: no request leaves it."""
     outside: list[str] = []
 
     def refuse(route: Route) -> None:
         outside.append(route.request.url)
         route.abort()
 
-    tab.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), refuse)
-    for path in ("/docs", "/redoc"):
-        tab.goto(path)
-        tab.wait_for_load_state("load")
-        violations = tab.evaluate("window.__csp")
-        assert any("cdn.jsdelivr.net" in v for v in violations), violations
+    guarded.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), refuse)
+    guarded.goto("/docs")
+    expect(guarded.locator(".opblock").first).to_be_visible(timeout=20_000)
+    guarded.wait_for_load_state("networkidle")
     assert outside == []
