@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import gevent
+import gevent.queue
 import websocket
 from gevent.lock import BoundedSemaphore
 from locust import events, task
@@ -359,6 +360,39 @@ class TrainerUser(PlaygroundUser):
             self.expect("DELETE", f"/api/runs/{run_id}", "/api/runs/[id]", status=204)
 
 
+class PageSocket:
+    """A websocket read in the background, as a browser does: pings get their pong while the
+    person is busy elsewhere (else the server drops the connection after its ping timeout)."""
+
+    def __init__(self, url: str, headers: list[str]) -> None:
+        self.socket = websocket.create_connection(url, header=headers, timeout=30)
+        self.socket.settimeout(None)  # the reader waits as long as the page stays open
+        self.inbox: gevent.queue.Queue[str | BaseException] = gevent.queue.Queue()
+        self.reader = gevent.spawn(self._read)
+
+    def _read(self) -> None:
+        try:
+            while True:
+                self.inbox.put(self.socket.recv())
+        except BaseException as error:  # closed: the next ask reports it
+            self.inbox.put(error)
+
+    def ask(self, text: str, timeout: float = 30.0) -> str:
+        """Send one message and wait for the next answer."""
+        self.socket.send(text)
+        try:
+            answer = self.inbox.get(timeout=timeout)
+        except gevent.queue.Empty:
+            raise websocket.WebSocketTimeoutException(f"no answer in {timeout:.0f} s") from None
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    def close(self) -> None:
+        self.reader.kill()
+        self.socket.close()
+
+
 class DrawerUser(PlaygroundUser):
     """Draws digits for a trained run: live answers over /ws/predict, sometimes a REST predict."""
 
@@ -370,17 +404,16 @@ class DrawerUser(PlaygroundUser):
         plan = self.bench.plan
         self.run_id = plan["predict_run"]
         self.share = plan.get("predict_share")
-        self.socket: websocket.WebSocket | None = None
+        self.socket: PageSocket | None = None
 
     def on_stop(self) -> None:
         """Close the page."""
         if self.socket is not None:
             self.socket.close()
 
-    def _connect(self) -> websocket.WebSocket:
+    def _connect(self) -> PageSocket:
         if self.socket is None:
-            url = self.ws_url("/ws/predict")
-            self.socket = websocket.create_connection(url, header=self.ws_headers(), timeout=30)
+            self.socket = PageSocket(self.ws_url("/ws/predict"), self.ws_headers())
         return self.socket
 
     @task(3)
@@ -410,10 +443,10 @@ class DrawerUser(PlaygroundUser):
             message["share"] = self.share
         started = time.perf_counter()
         try:
-            socket = self._connect()
-            socket.send(json.dumps(message))
-            text = socket.recv()
+            text = self._connect().ask(json.dumps(message))
         except (OSError, websocket.WebSocketException) as error:
+            if self.socket is not None:
+                self.socket.close()
             self.socket = None
             self.report("/ws/predict", started, 0, f"socket: {error!r}")
             self.think(1.0, 2.0)
