@@ -205,12 +205,16 @@ def test_kill_9_mid_epoch_then_restart_predict_and_resume(
 
     def mid_epoch_after_a_checkpoint() -> bool:
         metrics = server.metrics(run_id)
-        if not metrics["epochs"] or metrics["done"] is not None:
+        ended = {"completed", "failed", "stopped"} & {s["status"] for s in metrics["statuses"]}
+        if metrics["done"] is not None or ended:
+            pytest.fail(f"the run ended before it could be killed: {server.run(run_id)}")
+        if not metrics["epochs"] or not metrics["steps"]:
             return False
         # a step after the epoch's end: its checkpoint is written and recorded
         return bool(metrics["steps"][-1]["step"] > metrics["epochs"][-1]["step"])
 
-    wait_until(mid_epoch_after_a_checkpoint, "a step after the first checkpoint")
+    # generous: CI runs this on 2 busy cores
+    wait_until(mid_epoch_after_a_checkpoint, "a step after the first checkpoint", timeout=300)
     server.kill()
     assert_store_sound(app_data_dir)
     saved = load_checkpoint(checkpoint_of(app_data_dir, run_id)).meta
