@@ -3,6 +3,7 @@
 import ipaddress
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -64,6 +65,22 @@ class Settings(BaseSettings):
     def _blank_is_none(cls, value: object) -> object:
         """An empty variable (e.g. compose's `${NNP_ACCESS_TOKEN:-}`) means: not set."""
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _plain_origins(cls, origins: list[str]) -> list[str]:
+        """`scheme://host[:port]`, lower case, no trailing slash: as browsers send `Origin`."""
+        plain = []
+        for origin in origins:
+            parts = urlsplit(origin.rstrip("/"))
+            bad = parts.path or parts.query or parts.fragment or "@" in parts.netloc
+            if parts.scheme not in ("http", "https") or not parts.netloc or bad:
+                raise ValueError(
+                    f"cors_origins: {origin!r} is not an origin like https://example.org "
+                    "(a scheme and a host, no path; '*' is not allowed)"
+                )
+            plain.append(f"{parts.scheme}://{parts.netloc.lower()}")
+        return plain
 
     def is_shared(self) -> bool:
         """Whether people get separate identities (explicit, else: not served on loopback)."""

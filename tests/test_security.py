@@ -168,6 +168,10 @@ def test_cors_opens_only_for_configured_origins(app_data_dir: Path) -> None:
         assert "access-control-allow-origin" not in preflight(client, EVIL)
         answer = client.get("/api/models", headers={"origin": EVIL})
         assert "access-control-allow-origin" not in answer.headers
+        # the Origin check of writes reads the same list: the friend may save, evil may not
+        body = {"name": "x", "spec": {"layers": [{"type": "flatten"}, {"type": "linear"}]}}
+        assert client.post("/api/models", json=body, headers={"origin": friend}).status_code != 403
+        assert client.post("/api/models", json=body, headers={"origin": EVIL}).status_code == 403
 
 
 @pytest.mark.parametrize("origin", ["*", "app.example", "https://app.example/path", "ftp://x"])
