@@ -21,6 +21,7 @@ from app.store.db import (
     Store,
     StoreError,
     StoreFullError,
+    is_disk_full,
     new_id,
 )
 
@@ -41,6 +42,7 @@ __all__ = [
     "StoreError",
     "StoreFullError",
     "checkpoint_dir",
+    "is_disk_full",
     "load_checkpoint",
     "new_id",
     "save_checkpoint",

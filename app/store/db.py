@@ -252,7 +252,7 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _disk_full(error: BaseException) -> bool:
+def is_disk_full(error: BaseException) -> bool:
     """Whether an error means the disk (or the file size limit) is full."""
     if isinstance(error, sqlite3.OperationalError | sqlite3.DatabaseError):
         return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or (
@@ -338,7 +338,7 @@ class Store:
             except BaseException as error:
                 if conn.in_transaction:  # also when COMMIT itself failed
                     conn.execute("ROLLBACK")
-                if _disk_full(error):
+                if is_disk_full(error):
                     raise StoreFullError(
                         f"the disk holding {self.data_dir} is full; nothing was saved"
                     ) from error

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -36,6 +35,7 @@ from app.store import (
     Store,
     StoreFullError,
     checkpoint_dir,
+    is_disk_full,
     load_checkpoint,
     save_checkpoint,
 )
@@ -629,7 +629,6 @@ class RunManager:
             return self._mnist
 
 
-_DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 _READ_ONLY_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM}
 
 
@@ -640,14 +639,7 @@ def _disk_problem(error: BaseException, data_dir: Path) -> tuple[str, str] | Non
     while cause is not None and id(cause) not in seen:
         seen.add(id(cause))
         code = getattr(cause, "errno", None) if isinstance(cause, OSError) else None
-        if (
-            code in _DISK_FULL_ERRNOS
-            or isinstance(cause, StoreFullError)
-            or (
-                isinstance(cause, sqlite3.Error)
-                and getattr(cause, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
-            )
-        ):
+        if isinstance(cause, StoreFullError) or is_disk_full(cause):
             why = "a file reached the size limit" if code == errno.EFBIG else "no space left"
             return f"the disk is full ({why} in {data_dir})", "free some space"
         if code in _READ_ONLY_ERRNOS:
