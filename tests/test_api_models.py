@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.nn import LAYER_KINDS, PRESET_NAMES, load_preset
+from app.nn import LAYER_KINDS, PRESET_NAMES, load_preset, preset_config
 from app.settings import Settings
 
 
@@ -40,6 +40,11 @@ def test_presets(client: TestClient) -> None:
     assert lenet["summary"]["total_params"] == 61_706
     assert lenet["spec"]["layers"][0]["type"] == "conv2d"
     assert client.get("/api/presets/alexnet").status_code == 404
+    assert lenet["config"] == {}  # trains with the defaults
+    speedrun = client.get("/api/presets/speedrun").json()
+    assert speedrun["config"] == preset_config("speedrun")
+    assert speedrun["config"]["channels_last"] is True
+    assert next(p for p in presets if p["name"] == "speedrun")["config"] == speedrun["config"]
 
 
 def test_spec_summary_and_its_errors(client: TestClient) -> None:

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from app.data import Mnist
-from app.nn import PRESET_NAMES, BuiltModel, build_model, load_preset
+from app.nn import PRESET_NAMES, BuiltModel, build_model, load_preset, preset_config
 from app.store import load_checkpoint, save_checkpoint
 from app.training import (
     ConfigError,
@@ -119,6 +119,12 @@ def test_bad_config_names_the_field(raw: dict[str, Any], field: str, words: str)
     assert "pydantic" not in str(caught.value)
 
 
+@pytest.mark.parametrize("preset", PRESET_NAMES)
+def test_preset_configs_are_valid(preset: str) -> None:
+    config = parse_config(preset_config(preset))
+    assert config.model_dump(include=set(preset_config(preset))) == preset_config(preset)
+
+
 def test_schedules() -> None:
     def factors(schedule: str) -> list[float]:
         config = parse_config({"schedule": schedule, "epochs": 4, "gamma": 0.5})
@@ -188,6 +194,31 @@ def test_event_dicts_are_plain_json(mnist: Mnist) -> None:
     first = frame["layers"][0]
     assert (first["path"], first["channels"], first["shown"]) == ("0", 6, 6)
     assert frame["filters"]["count"] == 6 and frame["filters"]["height"] == 5
+
+
+def test_epoch_events_carry_the_training_seconds_so_far(mnist: Mnist) -> None:
+    events: list[Event] = []
+    result = make_trainer(mnist, "mlp", events=events, epochs=3).run()
+    seconds = [event.train_seconds for event in of_type(events, EpochEvent)]
+    assert len(seconds) == 3 and 0 < seconds[0] < seconds[1] < seconds[2]
+    assert seconds[-1] == pytest.approx(result.train_seconds, abs=1e-3)
+    assert seconds[-1] < result.seconds  # evaluation does not count
+    assert of_type(events, EpochEvent)[0].to_dict()["train_seconds"] == seconds[0]
+
+
+def test_channels_last_trains_the_same_model(mnist: Mnist) -> None:
+    def run(channels_last: bool) -> tuple[list[float], Trainer]:
+        events: list[Event] = []
+        trainer = make_trainer(mnist, "speedrun", events=events, channels_last=channels_last)
+        trainer.run()
+        losses = [event.loss for event in of_type(events, StepEvent)]
+        return losses + [event.val_loss for event in of_type(events, EpochEvent)], trainer
+
+    plain_losses, _ = run(False)
+    nhwc_losses, nhwc = run(True)
+    conv = nhwc.module[4].weight  # (24, 8, 5, 5)
+    assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
+    assert nhwc_losses == pytest.approx(plain_losses, rel=1e-3)  # the same sums, reordered
 
 
 def test_step_events_are_throttled(mnist: Mnist) -> None:
@@ -394,3 +425,42 @@ def test_resume_restores_optimizer_state_and_continues_identically(
     assert (result.epochs, result.steps) == (2, 6)
     expected = straight.module.state_dict()
     assert all(torch.equal(resumed.module.state_dict()[k], expected[k]) for k in expected)
+
+
+def test_channels_last_resume_continues_identically(mnist: Mnist, tmp_path: Path) -> None:
+    """A checkpoint stores contiguous tensors; fused Adam needs its state laid out like the
+    channels-last weights again, or the resumed run drifts."""
+    config = parse_config({**TINY, "epochs": 2, "channels_last": True})
+
+    def fresh(**options: Any) -> Trainer:
+        return trainer_for(mnist, build_model(load_preset("speedrun"), seed=0), config, **options)
+
+    straight = fresh()
+    straight.run()
+    path = tmp_path / "epoch1.safetensors"
+
+    class SimulatedCrashError(Exception):
+        pass
+
+    def save_then_crash(state: TrainingState) -> None:
+        save_checkpoint(path, state.model_state, state.optimizer_state, state.meta)
+        raise SimulatedCrashError
+
+    with pytest.raises(SimulatedCrashError):
+        fresh(checkpoint=save_then_crash).run()
+    stored = load_checkpoint(path)
+    resumed = fresh(resume=TrainingState(stored.model_state, stored.optimizer_state, stored.meta))
+    result = resumed.run()
+    assert (result.epochs, result.steps) == (2, 6)
+    expected = straight.module.state_dict()
+    assert all(torch.equal(resumed.module.state_dict()[k], expected[k]) for k in expected)
+
+
+@pytest.mark.slow
+def test_speedrun_preset_reaches_99_percent_with_its_config(mnist: Mnist) -> None:
+    config = parse_config(preset_config("speedrun"))
+    built = build_model(load_preset("speedrun"), seed=config.seed)
+    data = prepare_data(mnist, CPU, built.spec.input_shape)
+    result = Trainer(built, config, data, feature_maps=False).run()
+    assert result.epochs == 1
+    assert result.test_accuracy is not None and result.test_accuracy >= 0.99

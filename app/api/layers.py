@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Response
 
 from app.nn import LAYER_KINDS, PRESET_NAMES, ModelSpec, load_preset, summarize
-from app.nn.presets import preset_description
+from app.nn.presets import preset_config, preset_description
 
 router = APIRouter(prefix="/api", tags=["layers"])
 
@@ -38,7 +38,7 @@ def _layers_json() -> bytes:
 
 @router.get("/presets", response_class=Response)
 def read_presets() -> Response:
-    """The preset networks with their specs and summaries."""
+    """The preset networks with their specs, summaries and default training configs."""
     return Response(_presets_json(), media_type="application/json")
 
 
@@ -53,7 +53,7 @@ def _json(value: Any) -> bytes:
 
 @router.get("/presets/{name}", responses={404: {"description": "No preset with this name"}})
 def read_preset(name: str) -> dict[str, Any]:
-    """One preset network."""
+    """One preset network: spec, summary and default training config ({}: the defaults)."""
     if name not in PRESET_NAMES:
         raise HTTPException(404, f"no preset '{name}'; presets: {', '.join(PRESET_NAMES)}")
     return _preset(name)
@@ -66,4 +66,5 @@ def _preset(name: str) -> dict[str, Any]:
         "description": preset_description(name),
         "spec": spec.model_dump(mode="json", exclude_unset=True),
         "summary": summarize(spec).to_dict(),
+        "config": preset_config(name),
     }

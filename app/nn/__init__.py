@@ -5,7 +5,7 @@ from app.nn.errors import SpecError, SpecIssue
 from app.nn.layers import LAYER_KINDS, LayerKind
 from app.nn.limits import DEFAULT_LIMITS, SpecLimits
 from app.nn.parsing import parse_spec
-from app.nn.presets import PRESET_NAMES, load_preset, preset_path
+from app.nn.presets import PRESET_NAMES, load_preset, preset_config, preset_path
 from app.nn.specs import ModelSpec, WeightInit
 from app.nn.summary import LayerSummary, ModelSummary
 
@@ -25,6 +25,7 @@ __all__ = [
     "build_model",
     "load_preset",
     "parse_spec",
+    "preset_config",
     "preset_path",
     "summarize",
 ]

@@ -1,12 +1,26 @@
-"""The preset networks, each a JSON file {name, description, spec} shipped in the package."""
+"""The preset networks, each a JSON file {name, description, spec, config?} shipped in the package.
+
+`config`, where present, is the preset's default training config: raw TrainConfig fields, left
+unvalidated here (app.nn does not import app.training).
+"""
 
 import json
 from pathlib import Path
+from typing import Any
 
 from app.nn.specs import ModelSpec
 
 PRESET_DIR = Path(__file__).with_name("presets")
-PRESET_NAMES = ("mlp", "mlp-deep", "lenet5", "cnn", "vgg-tiny", "resnet-tiny", "lstm-rows")
+PRESET_NAMES = (
+    "mlp",
+    "mlp-deep",
+    "lenet5",
+    "cnn",
+    "vgg-tiny",
+    "resnet-tiny",
+    "lstm-rows",
+    "speedrun",
+)
 
 
 def preset_path(name: str) -> Path:
@@ -16,12 +30,23 @@ def preset_path(name: str) -> Path:
     return PRESET_DIR / f"{name}.json"
 
 
+def _preset_file(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(preset_path(name).read_text())
+    return data
+
+
 def load_preset(name: str) -> ModelSpec:
     """The validated spec of a preset."""
-    return ModelSpec.model_validate(json.loads(preset_path(name).read_text())["spec"])
+    return ModelSpec.model_validate(_preset_file(name)["spec"])
 
 
 def preset_description(name: str) -> str:
     """The one-line description stored beside the spec in its file."""
-    description: str = json.loads(preset_path(name).read_text()).get("description", "")
+    description: str = _preset_file(name).get("description", "")
     return description
+
+
+def preset_config(name: str) -> dict[str, Any]:
+    """The preset's default training config as raw fields ({} when it has none)."""
+    config: dict[str, Any] = _preset_file(name).get("config") or {}
+    return dict(config)

@@ -79,7 +79,13 @@ class TrainConfig(BaseModel):
     )
     restore_best: bool = Field(default=True, description="with early stopping: keep the best epoch")
     max_steps: int | None = Field(default=None, ge=1, le=10_000_000, description="cap on steps")
-    precision: Precision = Field(default="fp32", description="bf16 autocast is faster on new CPUs")
+    precision: Precision = Field(
+        default="fp32", description="bf16 autocast: faster only with bf16 hardware (AVX-512/AMX)"
+    )
+    channels_last: bool = Field(
+        default=False,
+        description="conv activations in NHWC memory order: faster conv nets on CPU",
+    )
     normalize: bool = Field(default=True, description="standardise pixels with MNIST's mean/std")
     probe_index: int = Field(
         default=0, ge=0, le=9_999, description="the validation digit shown in feature maps"

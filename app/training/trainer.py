@@ -112,6 +112,24 @@ def _cpu_copy(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {name: tensor.detach().to("cpu", copy=True) for name, tensor in state.items()}
 
 
+def _match_parameter_layouts(optimizer: torch.optim.Optimizer) -> None:
+    """Give loaded optimizer state its parameter's memory layout (e.g. channels-last).
+
+    Fused optimizers walk a parameter and its state buffers as flat memory: a contiguous
+    buffer beside a channels-last parameter would be read in the wrong order.
+    """
+    for group in optimizer.param_groups:
+        for param in group["params"]:
+            state = optimizer.state.get(param, {})
+            for key, value in state.items():
+                if (
+                    isinstance(value, torch.Tensor)
+                    and value.shape == param.shape
+                    and value.stride() != param.stride()
+                ):
+                    state[key] = torch.empty_like(param, dtype=value.dtype).copy_(value)
+
+
 def _synchronize(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -187,6 +205,8 @@ class Trainer:
         self.data = data
         self.device = data.device
         self.module: nn.Sequential = built.module.to(self.device)
+        if config.channels_last:  # 4-D weights channels-last: conv outputs become NHWC
+            self.module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.control = control or RunControl()
         self.seq = seq or SeqCounter()
         self._emit_event = emit
@@ -344,6 +364,7 @@ class Trainer:
                 val_accuracy=validation.accuracy,
                 val_count=validation.count,
                 seconds=round(epoch_seconds, 3),
+                train_seconds=round(self.train_seconds, 3),
                 samples_per_s=round(epoch.samples / max(epoch.train_seconds, 1e-9), 1),
                 lr=self.current_lr,
                 best=improved,
@@ -557,6 +578,7 @@ class Trainer:
         self.module.load_state_dict(state.model_state)
         if state.optimizer_state is not None:
             self.optimizer.load_state_dict(state.optimizer_state)
+            _match_parameter_layouts(self.optimizer)
         self.epoch = int(meta["epoch"])
         self.step = int(meta["step"])
         self.base_lr = float(meta["base_lr"])

@@ -79,6 +79,12 @@ export class RunHistory {
     };
   }
 
+  /** The earliest epoch whose validation accuracy reached `accuracy` (0..1), or null. */
+  firstReaching(accuracy) {
+    const reached = this.epochs.filter((e) => e.val_accuracy >= accuracy);
+    return reached.length ? reached.reduce((a, b) => (b.epoch < a.epoch ? b : a)) : null;
+  }
+
   /** The latest epoch event, or null. */
   get lastEpoch() {
     return this.epochs.length ? this.epochs[this.epochs.length - 1] : null;

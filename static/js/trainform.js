@@ -21,6 +21,7 @@ export const LABELS = {
   restore_best: "Keep the best epoch",
   max_steps: "Max steps",
   precision: "Precision",
+  channels_last: "Channels-last memory",
   normalize: "Normalise pixels",
   probe_index: "Probe digit (validation #)",
 };
@@ -73,6 +74,19 @@ export class TrainForm {
   /** The settings that differ from the defaults (the server fills in the rest). */
   value() {
     return { ...this.values };
+  }
+
+  /** Start over from the defaults with `fields` on top (e.g. a preset's training config). */
+  reset(fields = {}) {
+    this.values = {};
+    for (const key of this.inputs.keys()) {
+      if (key === "lr" && !("lr" in fields)) continue; // the optimizer's own default, below
+      this.setInput(key, key in fields ? fields[key] : this.defaults[key]);
+    }
+    if (!("lr" in fields)) this.optimizerChanged();
+    if (Object.keys(fields).some((key) => this.more.inputs.has(key))) {
+      this.more.element.closest("details")?.setAttribute("open", "");
+    }
   }
 
   /** Set fields programmatically (e.g. from a run's config). */

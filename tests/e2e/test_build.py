@@ -6,7 +6,7 @@ import json
 import re
 
 from e2e_support import ConsoleLog, Server, no_horizontal_scroll, shoot
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, Route, expect
 
 SUMMARY_422 = r"status of 422"
 
@@ -176,3 +176,42 @@ def test_a_bad_training_setting_is_marked_with_the_api_message(
     expect(tab.get_by_label("Label smoothing")).to_have_attribute("aria-invalid", "true")
     expect(tab).to_have_url(re.compile(r"/build\?"))
     expect(tab.get_by_test_id("train-start")).to_be_enabled()
+
+
+def test_a_preset_fills_the_training_form_with_its_config(
+    tab: Page, server: Server, console: ConsoleLog
+) -> None:
+    console.allow(r"status of 409", r"/api/runs$")  # the run request is answered here, not queued
+    config = server.api("GET", "/api/presets/speedrun")["config"]
+    open_builder(tab, "?preset=lenet5")
+
+    def setting(key: str) -> Locator:
+        return tab.locator(f"#train-form [data-field={key}]")
+
+    expect(setting("epochs")).to_have_value("3")
+    tab.get_by_test_id("preset-select").select_option("speedrun")
+    expect(tab.get_by_test_id("train-preset-note")).to_contain_text("speedrun preset")
+    expect(setting("epochs")).to_have_value(str(config["epochs"]))
+    expect(setting("batch_size")).to_have_value(str(config["batch_size"]))
+    expect(setting("lr")).to_have_value(str(config["lr"]))
+    expect(setting("label_smoothing")).to_have_value(str(config["label_smoothing"]))
+    expect(setting("channels_last")).to_be_checked()
+    expect(tab.locator("#train-more")).to_have_attribute("open", "")
+
+    sent: list[dict[str, object]] = []
+
+    def answer(route: Route) -> None:
+        sent.append(route.request.post_data_json)
+        route.fulfill(status=409, json={"detail": "not queued in this test"})
+
+    tab.route("**/api/runs", answer)
+    tab.get_by_test_id("train-start").click()
+    expect(tab.get_by_test_id("train-message")).to_contain_text("not queued in this test")
+    chosen = {**server.api("GET", "/api/training/config")["defaults"], **sent[0]["config"]}
+    assert {key: chosen[key] for key in config} == config  # the form leaves defaults out
+
+    tab.get_by_test_id("preset-select").select_option("mlp")  # no config: the defaults again
+    expect(tab.get_by_test_id("train-preset-note")).to_have_text("")
+    expect(setting("epochs")).to_have_value("3")
+    expect(setting("lr")).to_have_value("0.003")
+    expect(setting("channels_last")).not_to_be_checked()

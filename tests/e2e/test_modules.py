@@ -89,3 +89,24 @@ def test_run_history_smooths_and_rewinds(tab: Page) -> None:
     assert (result["before"], result["after"], result["last"], result["rewound"]) == (50, 30, 30, 1)
     assert 0 < result["smooth"] < 2  # the average follows the drop, not at once
     assert result["epochs"] == [0.91]
+
+
+def test_run_history_names_the_first_epoch_at_an_accuracy(tab: Page) -> None:
+    result = run_js(
+        tab,
+        """
+        const { RunHistory } = await import('/static/js/metrics.js');
+        const h = new RunHistory();
+        const epoch = (n, accuracy, seconds) => h.add({ type: 'epoch', epoch: n,
+          val_accuracy: accuracy, train_seconds: seconds });
+        const none = h.firstReaching(0.99);
+        epoch(1, 0.985, 5.2);
+        const notYet = h.firstReaching(0.99);
+        epoch(3, 0.993, 16.0);
+        epoch(2, 0.990, 10.7);  // a resumed run may report an earlier epoch again
+        const first = h.firstReaching(0.99);
+        return { none, notYet, epoch: first.epoch, seconds: first.train_seconds };
+        """,
+    )
+    assert (result["none"], result["notYet"]) == (None, None)
+    assert (result["epoch"], result["seconds"]) == (2, 10.7)

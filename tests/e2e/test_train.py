@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Any
 
 from e2e_support import ONE, Server, draw, shoot
 from playwright.sync_api import Page, expect
@@ -44,6 +45,7 @@ def test_train_a_preset_and_watch_it_learn(tab: Page, server: Server) -> None:
     expect(tab.get_by_test_id("progress-text")).to_contain_text("step 400 of 400")
     assert int(chart.get_attribute("data-points") or 0) >= 10
     expect(tab.get_by_test_id("epoch-acc-chart")).to_have_attribute("data-points", "2")
+    expect_milestone(tab, server.api("GET", f"/api/runs/{run_id}/metrics")["epochs"])
     maps = tab.get_by_test_id("feature-maps")
     expect(maps.locator(".fm-grid canvas")).to_have_count(6 + 6 + 16)  # filters, conv 0, conv 3
     probe = [
@@ -69,6 +71,17 @@ def test_train_a_preset_and_watch_it_learn(tab: Page, server: Server) -> None:
         cells.nth(wrong[0][0]).click()
         expect(tab.locator("#cell-info")).to_contain_text(re.compile(r"read as a \d in epoch"))
     shoot(tab, "run-completed")
+
+
+def expect_milestone(tab: Page, epochs: list[dict[str, Any]]) -> None:
+    """The run page names the first epoch at 99% validation accuracy, or says there was none."""
+    first = next((epoch for epoch in epochs if epoch["val_accuracy"] >= 0.99), None)
+    expect(tab.get_by_test_id("milestone")).to_have_text(
+        f"First reached 99% validation accuracy at epoch {first['epoch']}, "
+        f"after {first['train_seconds']:.1f} s of training."
+        if first
+        else "Did not reach 99% validation accuracy."
+    )
 
 
 def test_pause_resume_learning_rate_and_stop(tab: Page, server: Server) -> None:

@@ -23,6 +23,7 @@ const els = {
   trainForm: need("#train-form"),
   trainStart: need("[data-testid=train-start]"),
   trainMessage: need("#train-message"),
+  trainPresetNote: need("#train-preset-note"),
 };
 
 /** The page's state: what is saved, what the server last said about the spec. */
@@ -166,7 +167,19 @@ async function choosePreset(value) {
   }
   const preset = state.presets.get(value) ?? (await api.preset(value));
   loadSpec(preset.spec, { name: preset.name });
+  applyPresetConfig(preset);
   setQuery({ preset: value });
+}
+
+/** A preset brings its training settings (the defaults where it names none). */
+function applyPresetConfig(preset) {
+  if (!trainForm) return;
+  const config = preset.config ?? {};
+  trainForm.reset(config);
+  els.trainPresetNote.textContent = Object.keys(config).length
+    ? `Settings from the ${preset.name} preset; change any of them.`
+    : "";
+  els.trainPresetNote.hidden = !els.trainPresetNote.textContent;
 }
 
 function setQuery(params) {

@@ -16,6 +16,7 @@ const runId = need("#run").dataset.runId;
 const ACTIVE = new Set(["queued", "running", "paused"]);
 const POLL_MS = 2000;
 const MAPS_MS = 250; // feature-map frames drawn at most 4 times a second
+const MILESTONE = 0.99; // the validation accuracy whose first epoch the page names
 
 const els = {
   status: need("[data-testid=run-status]"),
@@ -23,6 +24,7 @@ const els = {
   progress: need("#progress"),
   progressText: need("#progress-text"),
   queueText: need("#queue-text"),
+  milestone: need("#milestone"),
   pause: need("[data-testid=train-pause]"),
   stop: need("[data-testid=train-stop]"),
   lrForm: need("#lr-form"),
@@ -285,9 +287,26 @@ function onEpoch(event) {
   if (state.followEpoch) select.value = String(event.epoch);
   else select.value = String(state.confusionShown ?? event.epoch);
   showConfusion(Number(select.value));
+  showMilestone();
+}
+
+/** When the run first reached 99% validation accuracy, and after how much training. */
+function showMilestone() {
+  const target = fmt.percent(MILESTONE, 0);
+  const first = state.history.firstReaching(MILESTONE);
+  if (first) {
+    const seconds = first.train_seconds; // absent in runs recorded before it was added
+    const after = seconds === undefined || seconds === null ? "" : `, after ${seconds.toFixed(1)} s of training`;
+    els.milestone.textContent = `First reached ${target} validation accuracy at epoch ${first.epoch}${after}.`;
+  } else if (state.history.epochs.length) {
+    const finished = state.history.done !== null || TERMINAL.has(state.status);
+    els.milestone.textContent = `${finished ? "Did not reach" : "Not yet at"} ${target} validation accuracy.`;
+  }
+  els.milestone.hidden = !els.milestone.textContent;
 }
 
 function onDone(event) {
+  showMilestone();
   els.stats.test.textContent = fmt.percent(event.test_accuracy, 2);
   els.stats.best.textContent = fmt.percent(event.best_val_accuracy, 2);
   els.stats.sps.textContent = `${fmt.int(event.samples_per_s)} /s`;
