@@ -2,15 +2,20 @@
 
 import argparse
 import json
+import logging
 import os
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    import torch
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -37,7 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the web app")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 8000)")
-    serve.add_argument("--data-dir", type=Path, help="where MNIST, runs and checkpoints live")
+    serve.add_argument(
+        "--data-dir",
+        type=Path,
+        help="where the database and checkpoints live (MNIST is found where set-up put it)",
+    )
     serve.set_defaults(run=_serve)
 
     train = commands.add_parser("train", help="train a spec on MNIST in the terminal")
@@ -103,10 +112,22 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    import uvicorn  # noqa: PLC0415 (checks first: a bad setting fails before torch loads)
+    from app.data import MnistDataError, cache_path  # noqa: PLC0415 (checks first: fails fast)
+    from app.training import DeviceError, resolve_device  # noqa: PLC0415
+
+    try:
+        mnist_dir = settings.mnist_cache_dir()  # exists with the right size; loading checks more
+        device = resolve_device(settings.device)
+    except (MnistDataError, DeviceError) as error:
+        print(f"nn-playground: cannot serve: {error}", file=sys.stderr)
+        return 2
+    import uvicorn  # noqa: PLC0415
 
     from app.main import create_app  # noqa: PLC0415
 
+    logger = _show_app_logs()
+    logger.info("MNIST: %s", cache_path(mnist_dir))
+    logger.info(_training_threads_line(settings.torch_threads, device))
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -116,6 +137,41 @@ def _serve(args: argparse.Namespace) -> int:
         timeout_keep_alive=75,  # longer than browsers and proxies keep idle connections
     )
     return 0
+
+
+def _show_app_logs() -> logging.Logger:
+    """Show the app's log lines (INFO and up) on stderr, formatted like uvicorn's; the CLI's logger.
+
+    uvicorn configures only its own loggers; without this the app's INFO lines would be lost.
+    """
+    from uvicorn.logging import DefaultFormatter  # noqa: PLC0415
+
+    app_logger = logging.getLogger("app")
+    if not app_logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(DefaultFormatter("%(levelprefix)s %(message)s"))
+        app_logger.addHandler(handler)
+        app_logger.setLevel(logging.INFO)
+        app_logger.propagate = False  # one line each, whatever handlers the root logger has
+    return logging.getLogger(__name__)
+
+
+def _training_threads_line(torch_threads: int, device: "torch.device") -> str:
+    """The start-up line that says how many CPU threads a served run trains with, and why."""
+    from app.training.device import available_cores, default_thread_count  # noqa: PLC0415
+
+    if device.type != "cpu":
+        return f"training runs on {device}"
+    cores = available_cores()
+    if torch_threads > 0:
+        count, why = torch_threads, f"NNP_TORCH_THREADS={torch_threads}"
+    else:
+        count = default_thread_count("serve")
+        why = "serve: all cores but one, the web server keeps one; NNP_TORCH_THREADS overrides"
+    return (
+        f"training uses {count} CPU thread{'s' if count != 1 else ''} of {cores} "
+        f"core{'s' if cores != 1 else ''} ({why})"
+    )
 
 
 def data_dir_problem(data_dir: Path) -> str | None:
@@ -144,7 +200,9 @@ def _add_train_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--lr", type=float, help="learning rate (default: the optimizer's)")
     command.add_argument("--max-steps", type=int, help="stop after this many steps")
     command.add_argument("--device", help="auto (default), cpu, cuda, cuda:N or mps")
-    command.add_argument("--threads", type=int, help="CPU threads (default: all cores but one)")
+    command.add_argument(
+        "--threads", type=int, help="CPU threads (default: NNP_TORCH_THREADS, else every core)"
+    )
     command.add_argument(
         "--set",
         metavar="FIELD=VALUE",
@@ -152,14 +210,20 @@ def _add_train_options(command: argparse.ArgumentParser) -> None:
         default=[],
         help="any other training-config field, e.g. --set schedule=cosine (repeatable)",
     )
-    command.add_argument("--data-dir", type=Path, help="where the MNIST cache lives")
+    command.add_argument(
+        "--data-dir",
+        type=Path,
+        help="where MNIST is looked for after NNP_MNIST_DIR (then the checkout's data/ "
+        "and ~/.cache/nn-playground)",
+    )
     command.add_argument(
         "--json", action="store_true", help="print one JSON event per line, then a summary"
     )
 
 
 def _train_config_fields(args: argparse.Namespace) -> dict[str, object] | None:
-    """The config fields given on the command line; None (after a message) if one is malformed."""
+    """The preset's default config fields overridden by those given on the command line; None
+    (after a message) if one is malformed."""
     fields: dict[str, object] = {}
     for item in args.set:
         name, equals, text = item.partition("=")
@@ -178,7 +242,14 @@ def _train_config_fields(args: argparse.Namespace) -> dict[str, object] | None:
         "max_steps": args.max_steps,
     }
     fields |= {name: value for name, value in named.items() if value is not None}
-    return fields
+    if not args.preset:
+        return fields
+    from app.nn import preset_config  # noqa: PLC0415
+
+    defaults: dict[str, object] = preset_config(args.preset)
+    if "optimizer" in fields and "lr" not in fields:
+        defaults.pop("lr", None)  # another optimizer starts from its own default lr
+    return defaults | fields
 
 
 def _train(args: argparse.Namespace) -> int:

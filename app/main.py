@@ -23,6 +23,7 @@ from app.inference import Predictor
 from app.settings import Settings
 from app.store import Store
 from app.training import RunManager
+from app.training.starter import start_starter_run
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             manager = RunManager(store, settings)
             manager.add_listener(bus.publish)
             await run_in_threadpool(manager.start)
+            await run_in_threadpool(start_starter_run, manager)
             app.state.store, app.state.bus, app.state.manager = store, bus, manager
             app.state.predictor = Predictor(manager)
             try:

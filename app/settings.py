@@ -21,14 +21,30 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     data_dir: Path = Path("data")
     mnist_dir: Path | None = Field(
-        default=None, description="where mnist.safetensors is read from; default: data_dir"
+        default=None,
+        description="where mnist.safetensors is looked for first; then data_dir, the "
+        "checkout's data/ and the user cache (~/.cache/nn-playground)",
     )
     device: str = Field(default="auto", description="auto, cpu, cuda, cuda:N or mps")
     device_concurrency: int = Field(
         default=1, ge=1, le=16, description="runs trained at the same time on one device"
     )
     torch_threads: int = Field(
-        default=0, ge=0, le=256, description="CPU threads for PyTorch; 0: all cores but one"
+        default=0,
+        ge=0,
+        le=256,
+        description="CPU threads for PyTorch; 0: all cores but one when serving, "
+        "every core for the train command and benchmarks",
+    )
+    training_process: bool = Field(
+        default=True,
+        description="train runs in a separate process per device slot (so web requests never "
+        "hold the trainer's GIL); false: in a thread of the server process",
+    )
+    starter_run: bool = Field(
+        default=True,
+        description="at the first start on a data directory without runs, train a LeNet-5 in "
+        "the background so the Draw page works on the first visit",
     )
     max_body_bytes: int = Field(
         default=4_000_000, ge=1024, description="largest request body; larger ones get 413"
@@ -89,8 +105,12 @@ class Settings(BaseSettings):
         return not _is_loopback(self.host)
 
     def mnist_cache_dir(self) -> Path:
-        """The directory holding mnist.safetensors: mnist_dir if set, else data_dir."""
-        return self.mnist_dir if self.mnist_dir is not None else self.data_dir
+        """The directory holding mnist.safetensors: the first of mnist_dir, data_dir, the
+        checkout's data/ and the user cache that has it; raises MnistNotFoundError if none does.
+        """
+        from app.data.locate import find_mnist_dir  # noqa: PLC0415 (torch loads only when used)
+
+        return find_mnist_dir(self.mnist_dir, self.data_dir)
 
     def spec_limits(self) -> "SpecLimits":
         """The model-size limits for app.nn."""

@@ -199,7 +199,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=6.0, help="length of one measurement")
     parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     parser.add_argument("--device", default=None, help="default: the settings' (auto)")
-    parser.add_argument("--threads", type=int, default=None, help="default: the settings'")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="default: NNP_TORCH_THREADS, else every core"
+    )
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.seconds = 1, 1.0
@@ -209,7 +211,7 @@ def main() -> None:
     threads = None
     if device.type == "cpu":
         threads = configure_threads(
-            args.threads if args.threads is not None else settings.torch_threads
+            args.threads if args.threads is not None else settings.torch_threads, role="headless"
         )
     mnist = load_mnist(settings.mnist_cache_dir())
     data = prepare_data(mnist, device, (1, 28, 28), eval_limit=1000)

@@ -1,5 +1,6 @@
 """Fixtures shared by the whole test suite."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,10 @@ from app.data import Mnist, ensure_mnist, load_mnist
 from app.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# Servers made by tests (in this process and the ones they start) do not train a starter run
+# unless a test asks for one: it would compete with what the test trains.
+os.environ.setdefault("NNP_STARTER_RUN", "false")
 
 
 @pytest.fixture(scope="session")

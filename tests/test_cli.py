@@ -8,10 +8,13 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from app.cli import main
+from app.data import locate
+from app.data.locate import CHECKOUT_DATA_DIR
 from app.nn import PRESET_NAMES, load_preset, summarize
 
 
@@ -102,27 +105,85 @@ def _free_port() -> int:
         return port
 
 
-def test_serve_answers_healthz(tmp_path: Path) -> None:
+def _request(url: str, body: object = None) -> Any:
+    """GET (or POST `body` as JSON) and return the decoded JSON answer."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
+
+
+def test_serve_with_a_fresh_data_dir_trains_at_once_and_says_its_threads(
+    tmp_path: Path, mnist_data_dir: Path
+) -> None:
+    if (mnist_data_dir / "mnist.safetensors").resolve().parent != CHECKOUT_DATA_DIR.resolve():
+        pytest.skip("set-up's MNIST is not in the checkout's data/ on this machine")
     port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--port", str(port), "--data-dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    env = {key: value for key, value in os.environ.items() if key != "NNP_MNIST_DIR"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "empty-cache")  # only the checkout has MNIST
+    env["NNP_STARTER_RUN"] = "false"  # this test's run trains alone
+    fresh = tmp_path / "fresh"
+    log = tmp_path / "serve.log"
+    with log.open("w") as stderr:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "app", "serve", "--port", str(port), "--data-dir", str(fresh)],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env=env,
+        )
+    base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as response:
-                    assert json.load(response)["status"] == "ok"
-                    break
+                assert _request(f"{base}/healthz")["status"] == "ok"
+                break
             except OSError:
                 if time.monotonic() > deadline or server.poll() is not None:
-                    pytest.fail("the server did not answer /healthz")
+                    pytest.fail(f"the server did not answer /healthz: {log.read_text()}")
                 time.sleep(0.2)
+        model = _request(
+            f"{base}/api/models",
+            {"name": "mlp", "spec": load_preset("mlp").model_dump(mode="json")},
+        )
+        config = {"max_steps": 3, "train_subset": 256, "eval_limit": 128, "batch_size": 32}
+        run = _request(f"{base}/api/runs", {"model_id": model["id"], "config": config})
+        while (status := _request(f"{base}/api/runs/{run['id']}")["status"]) != "completed":
+            assert status in {"queued", "running"}, status
+            assert time.monotonic() < deadline + 60, "the run did not finish in time"
+            time.sleep(0.2)
     finally:
         server.terminate()
         server.wait(timeout=30)
+    lines = log.read_text().splitlines()
+    explicit = int(env.get("NNP_TORCH_THREADS") or 0)
+    cores = len(os.sched_getaffinity(0))
+    threads = explicit or max(1, cores - 1)
+    assert any(
+        f"training uses {threads} CPU thread" in line and f"of {cores} core" in line
+        for line in lines
+    ), lines
+    assert any(str(CHECKOUT_DATA_DIR / "mnist.safetensors") in line for line in lines), lines
+    assert "mnist.safetensors" not in {path.name for path in fresh.iterdir()}
+
+
+def test_serve_refuses_to_start_when_mnist_is_nowhere(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(locate, "CHECKOUT_DATA_DIR", tmp_path / "checkout" / "data")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("NNP_MNIST_DIR", str(tmp_path / "mnist"))
+    monkeypatch.setattr("uvicorn.run", lambda *args, **kwargs: pytest.fail("uvicorn started"))
+    data_dir = tmp_path / "data"
+    assert main(["serve", "--port", str(_free_port()), "--data-dir", str(data_dir)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines() == [
+        f"nn-playground: cannot serve: MNIST not found: no mnist.safetensors in "
+        f"{tmp_path / 'mnist'}, {data_dir}, {tmp_path / 'checkout' / 'data'}, "
+        f"{tmp_path / 'cache' / 'nn-playground'}; prepare it with `make run` or "
+        "`.venv/bin/python -m app.data.fetch`"
+    ]
 
 
 def _serve_fails(data_dir: Path, env: dict[str, str] | None = None) -> list[str]:

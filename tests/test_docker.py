@@ -193,13 +193,15 @@ def _children(pid: int) -> list[int]:
 
 
 def _server_pid(runner: subprocess.Popen[bytes]) -> int | None:
-    """The app's own process inside `buildah run` (not buildah's helpers)."""
+    """The app's own process inside `buildah run` (not buildah's helpers, nor its training
+    processes)."""
     for pid in reversed(_children(runner.pid)):
         try:
             command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if command and Path(command[0].decode()).name.startswith("python"):
+        is_python = command and Path(command[0].decode()).name.startswith("python")
+        if is_python and b"multiprocessing" not in b" ".join(command):  # not a training process
             return pid
     return None
 
@@ -320,6 +322,9 @@ def test_image_serves_trains_predicts_and_keeps_runs_across_a_restart(
         for asset in ("uplot/uPlot.iife.min.js", "swagger-ui/swagger-ui-bundle.js"):
             with urllib.request.urlopen(f"{server.url}/vendor/{asset}") as response:
                 assert response.status == 200  # from the npm stage
+        (starter,) = server.call("GET", "/api/runs")  # a new /data: the image trains one
+        assert starter["starter"] and starter["status"] in {"queued", "running"}
+        server.call("POST", f"/api/runs/{starter['id']}/stop")  # the device for this test
         spec = server.call("GET", "/api/presets/mlp")["spec"]
         model = server.call("POST", "/api/models", {"name": "mlp", "spec": spec})
         run = server.call("POST", "/api/runs", {"model_id": model["id"], "config": TINY_RUN})
@@ -338,6 +343,8 @@ def test_image_serves_trains_predicts_and_keeps_runs_across_a_restart(
 
     with serving(container, config, ARTIFACTS / "server-2.log") as server:
         assert server.call("GET", f"/api/runs/{run['id']}")["status"] == "completed"
+        kept = [view["id"] for view in server.call("GET", "/api/runs")]
+        assert kept == [starter["id"], run["id"]]  # the starter is made once, not again
         again = server.call("POST", f"/api/runs/{run['id']}/predict", {"pixels": _one_digit()})
         assert again["probabilities"] == pytest.approx(first["probabilities"], abs=1e-5)
     assert _healthcheck_in(container, config, server.env) == 1  # the server is gone

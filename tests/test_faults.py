@@ -53,6 +53,14 @@ def free_port() -> int:
         return port
 
 
+def is_running(pid: int) -> bool:
+    """Whether process `pid` exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def wait_until(check: Callable[[], T | None], what: str, timeout: float = 90.0) -> T:
     """Poll `check` until it returns something truthy (fail naming `what` after `timeout`)."""
     deadline = time.monotonic() + timeout
@@ -143,6 +151,16 @@ class Server:
             for i in DIGITS
         ]
 
+    def children(self) -> list[int]:
+        """The server's child processes (its training processes)."""
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError):
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == self.process.pid and fields[0] != "Z":
+                    found.append(int(stat.parent.name))
+        return found
+
     def kill(self) -> None:
         """kill -9: no shutdown, no flush, no clean-up."""
         self.process.kill()
@@ -215,7 +233,14 @@ def test_kill_9_mid_epoch_then_restart_predict_and_resume(
 
     # generous: CI runs this on 2 busy cores
     wait_until(mid_epoch_after_a_checkpoint, "a step after the first checkpoint", timeout=300)
+    trainers = server.children()
+    assert trainers, "the run trains in a child process of the server"
     server.kill()
+    wait_until(
+        lambda: not any(is_running(pid) for pid in trainers),
+        "the training process to exit with its server",
+        timeout=30,
+    )
     assert_store_sound(app_data_dir)
     saved = load_checkpoint(checkpoint_of(app_data_dir, run_id)).meta
     assert saved["epoch"] in (1, 2) and not saved["final"]

@@ -73,12 +73,18 @@ def events() -> Events:
 
 
 def open_manager(
-    data_dir: Path, mnist: Mnist, events: Events, throttle: Throttle = EVERY_STEP
+    data_dir: Path,
+    mnist: Mnist,
+    events: Events,
+    throttle: Throttle = EVERY_STEP,
+    *,
+    training_process: bool = True,
 ) -> tuple[Store, RunManager]:
+    """A started manager; `training_process=False` trains in its own threads, where a test's
+    monkeypatches reach the trainer."""
     store = Store(data_dir)
-    manager = RunManager(
-        store, Settings(data_dir=data_dir, device="cpu"), mnist=mnist, throttle=throttle
-    )
+    settings = Settings(data_dir=data_dir, device="cpu", training_process=training_process)
+    manager = RunManager(store, settings, mnist=mnist, throttle=throttle)
     manager.add_listener(events)
     manager.start()
     return store, manager
@@ -87,6 +93,17 @@ def open_manager(
 @pytest.fixture
 def manager(data_dir: Path, mnist: Mnist, events: Events) -> Iterator[RunManager]:
     store, opened = open_manager(data_dir, mnist, events, Throttle())
+    try:
+        yield opened
+    finally:
+        opened.close()
+        store.close()
+
+
+@pytest.fixture
+def thread_manager(data_dir: Path, mnist: Mnist, events: Events) -> Iterator[RunManager]:
+    """A manager that trains in its own threads (monkeypatches reach the trainer)."""
+    store, opened = open_manager(data_dir, mnist, events, Throttle(), training_process=False)
     try:
         yield opened
     finally:
@@ -235,8 +252,9 @@ class Boom(nn.Module):
 
 
 def test_an_exception_in_the_model_fails_the_run_only(
-    manager: RunManager, monkeypatch: pytest.MonkeyPatch
+    thread_manager: RunManager, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    manager = thread_manager
 
     def build_broken(spec: object, *args: Any, **kwargs: Any) -> BuiltModel:
         built = build_model(spec, *args, **kwargs)
@@ -244,7 +262,7 @@ def test_an_exception_in_the_model_fails_the_run_only(
             built.module.append(Boom())
         return built
 
-    monkeypatch.setattr("app.training.worker.build_model", build_broken)
+    monkeypatch.setattr("app.training.job.build_model", build_broken)
     broken = manager.submit_spec(MLP, QUICK)
     fine = manager.submit_spec(load_preset("lenet5"), QUICK)
     failed = finished(manager, broken)
@@ -346,8 +364,9 @@ def predict_in_thread(predictor: Predictor, run_id: str, digit: Any) -> dict[str
 
 
 def test_predictions_answer_while_a_training_step_is_blocked(
-    manager: RunManager, monkeypatch: pytest.MonkeyPatch
+    thread_manager: RunManager, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    manager = thread_manager
     predictor = Predictor(manager)
     digit = (manager.mnist().test.images[0].float() / 255).numpy()  # (28, 28)
     done = manager.submit_spec(MLP, QUICK)
@@ -361,7 +380,7 @@ def test_predictions_answer_while_a_training_step_is_blocked(
         built.module.append(gate)  # no weights: the snapshot loads into the plain model
         return built
 
-    monkeypatch.setattr("app.training.worker.build_model", build_gated)
+    monkeypatch.setattr("app.training.job.build_model", build_gated)
     blocked = manager.submit_spec(MLP, LONG)
     try:
         assert gate.reached.wait(60), "the run never reached step 5"
@@ -398,7 +417,8 @@ def test_predictions_do_not_wait_for_mnist_to_load(
 
     monkeypatch.setattr("app.training.worker.load_mnist", slow_load)
     store = Store(data_dir)
-    manager = RunManager(store, Settings(data_dir=data_dir, device="cpu"))  # loads MNIST itself
+    settings = Settings(data_dir=data_dir, device="cpu", training_process=False)
+    manager = RunManager(store, settings)  # its worker thread loads MNIST itself
     manager.start()
     try:
         run = manager.submit_spec(MLP, QUICK)  # its worker starts loading MNIST

@@ -23,11 +23,13 @@ def owned_model(store: Store, model_id: str, identity: Identity) -> ModelRecord:
 def readable_model(
     store: Store, model_id: str, identity: Identity, share: str | None
 ) -> ModelRecord:
-    """The model if this person owns it or holds the share token of one of its runs, else 404."""
+    """The model if this person owns it, holds the share token of one of its runs, or it is the
+    starter run's model, else 404."""
     record = store.get_model(model_id)
     if record is not None and not identity.owns(record.owner):
         run = store.shared_run(share) if share else None
-        if run is None or run.model_id != model_id:
+        shared = run is not None and run.model_id == model_id
+        if not shared and not store.list_runs(model_id, with_starters=True):
             record = None
     if record is None:
         raise HTTPException(404, f"no model with id '{model_id}'")
@@ -43,9 +45,12 @@ def owned_run(store: Store, run_id: str, identity: Identity) -> RunRecord:
 
 
 def readable_run(store: Store, run_id: str, identity: Identity, share: str | None) -> RunRecord:
-    """The run if this person owns it or holds its share token, else 404 (401 for nobody)."""
+    """The run if this person owns it or holds its share token, or it is the starter run, else
+    404 (401 for nobody)."""
     record = store.get_run(run_id)
-    if record is not None and (identity.owns(record.owner) or shared_with(record, share)):
+    if record is not None and (
+        record.starter or identity.owns(record.owner) or shared_with(record, share)
+    ):
         return record
     if identity.user_id is None and not share:
         raise HTTPException(

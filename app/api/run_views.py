@@ -36,6 +36,7 @@ class RunPublic(BaseModel):
     queue_position: int | None  # 1 = next to start; None unless queued
     eta_s: float | None  # seconds until the run ends, while it is queued or trains
     latest: dict[str, Any] | None  # the newest step point and epoch summary
+    starter: bool = False  # the run the server trained for newcomers
 
 
 class RunCreated(BaseModel):
@@ -101,6 +102,7 @@ def _view(store: Store, record: RunRecord, queue: list[RunRecord]) -> RunPublic:
         queue_position=position,
         eta_s=_eta(store, record, latest, step, steps, queue[: position - 1] if position else []),
         latest=latest or None,
+        starter=record.starter,
     )
 
 

@@ -106,9 +106,13 @@ def create_run(
 def list_runs(
     store: StoreDep, manager: ManagerDep, user: UserDep, model_id: str | None = None
 ) -> list[RunPublic]:
-    """Every run (in shared mode: the caller's; optionally of one model), oldest first."""
-    owner = user.user_id if user.shared else None
-    return run_views(store, store.list_runs(model_id, owner=owner), manager.queue_order())
+    """Every run (in shared mode: the caller's and the starter run; optionally of one model),
+    oldest first."""
+    if user.shared:
+        records = store.list_runs(model_id, owner=user.user_id, with_starters=True)
+    else:
+        records = store.list_runs(model_id)
+    return run_views(store, records, manager.queue_order())
 
 
 @router.get("/runs/{run_id}", responses=_NOT_FOUND)

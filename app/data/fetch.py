@@ -4,6 +4,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from app.data.locate import setup_mnist_dir
 from app.data.mnist import MnistDataError, ensure_mnist
 from app.settings import Settings
 
@@ -14,10 +15,14 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m app.data.fetch", description="Download and convert MNIST if needed."
     )
     parser.add_argument(
-        "--data-dir", type=Path, default=None, help="default: NNP_MNIST_DIR, NNP_DATA_DIR, ./data"
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="default: NNP_MNIST_DIR, else the checkout's data/, where every data directory "
+        "finds it",
     )
     args = parser.parse_args(argv)
-    data_dir: Path = args.data_dir if args.data_dir is not None else Settings().mnist_cache_dir()
+    data_dir: Path = args.data_dir or setup_mnist_dir(Settings().mnist_dir)
     try:
         path = ensure_mnist(data_dir)
     except MnistDataError as error:

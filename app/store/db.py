@@ -112,6 +112,7 @@ class RunRecord:
     checkpoint: str | None  # absolute (stored relative to data_dir)
     owner: str | None = None  # who started it (a client or user id); None: anyone
     share_token: str | None = None  # whoever has it may read (not control) the run
+    starter: bool = False  # the run the server trains for newcomers; everyone may read it
 
 
 # Each entry migrates the schema from version i to i + 1; never edit a released entry.
@@ -174,6 +175,13 @@ _MIGRATIONS: tuple[str, ...] = (
     UPDATE runs
         SET checkpoint = substr(checkpoint, instr(checkpoint, '/checkpoints/' || id || '/') + 1)
         WHERE instr(checkpoint, '/checkpoints/' || id || '/') > 0;
+    """,
+    """
+    ALTER TABLE runs ADD COLUMN starter INTEGER NOT NULL DEFAULT 0 CHECK (starter IN (0, 1));
+    CREATE TABLE server_events (
+        name TEXT PRIMARY KEY,
+        happened_at REAL NOT NULL
+    ) STRICT;
     """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -280,6 +288,7 @@ def _run_from_row(row: sqlite3.Row, data_dir: Path) -> RunRecord:
         checkpoint=None if checkpoint is None else str(data_dir / checkpoint),
         owner=row["owner"],
         share_token=row["share_token"],
+        starter=bool(row["starter"]),
     )
 
 
@@ -441,8 +450,9 @@ class Store:
         config: Mapping[str, Any],
         owner: str | None = None,
         max_active: int | None = None,
+        starter: bool = False,
     ) -> RunRecord:
-        """Queue a new run of the model.
+        """Queue a new run of the model (`starter`: the run made for newcomers).
 
         Raises NotFoundError if the model does not exist, LimitError if `owner` already has
         `max_active` queued, running or paused runs (checked in the same transaction).
@@ -459,8 +469,8 @@ class Store:
                 if active >= max_active:
                     raise LimitError(active, max_active)
             conn.execute(
-                "INSERT INTO runs (id, model_id, config, status, created_at, owner)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO runs (id, model_id, config, status, created_at, owner, starter)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     model_id,
@@ -468,6 +478,7 @@ class Store:
                     RunStatus.QUEUED.value,
                     time.time(),
                     owner,
+                    int(starter),
                 ),
             )
             row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
@@ -484,16 +495,21 @@ class Store:
         model_id: str | None = None,
         statuses: Collection[str] | None = None,
         owner: str | None = None,
+        *,
+        with_starters: bool = False,
     ) -> list[RunRecord]:
-        """Runs, oldest first, optionally of one model, in some statuses, of one owner."""
+        """Runs, oldest first, optionally of one model, in some statuses, of one owner (and,
+        `with_starters`, the starter runs everyone may read)."""
         clauses: list[str] = []
         params: list[str] = []
         if model_id is not None:
             clauses.append("model_id = ?")
             params.append(model_id)
         if owner is not None:
-            clauses.append("owner = ?")
+            clauses.append("(owner = ? OR starter = 1)" if with_starters else "owner = ?")
             params.append(owner)
+        elif with_starters:
+            clauses.append("starter = 1")
         if statuses is not None:
             wanted = [RunStatus(status).value for status in _names(statuses)]
             if not wanted:
@@ -605,6 +621,15 @@ class Store:
                 raise NotFoundError(f"no run {run_id}")
             row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         return _run_from_row(row, self.data_dir)
+
+    def happen_once(self, name: str) -> bool:
+        """Record that `name` happened; True only the first time (e.g. "starter run made")."""
+        with self._transaction() as conn:
+            inserted = conn.execute(
+                "INSERT OR IGNORE INTO server_events (name, happened_at) VALUES (?, ?)",
+                (name, time.time()),
+            ).rowcount
+        return bool(inserted)
 
     def shared_run(self, share_token: str) -> RunRecord | None:
         """The run shared with this token, or None."""

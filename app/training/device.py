@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Literal
 
 import torch
 
@@ -43,22 +44,34 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
-def default_thread_count() -> int:
-    """All cores but one (at least one): the web server and the OS keep a core to themselves.
+# Who trains: `serve` (beside a web server) or `headless` (the train command, benchmarks).
+ThreadRole = Literal["serve", "headless"]
 
-    Measured on a 2-core machine: with two OpenMP threads, anything else running makes
-    training up to 7× slower; with one, it stays steady.
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity), at least one."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def default_thread_count(role: ThreadRole) -> int:
+    """PyTorch's CPU threads when none are asked for: every core, except that `serve` keeps one.
+
+    A headless run has the machine to itself. Beside a web server, measured on a 2-core
+    machine: with two OpenMP threads, anything else running made training up to 7× slower;
+    with one, it stays steady.
     """
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, (cores or 1) - 1)
+    cores = available_cores()
+    return cores if role == "headless" else max(1, cores - 1)
 
 
-def configure_threads(threads: int = 0) -> int:
-    """Set PyTorch's intra-op thread count (0 = default_thread_count()); returns it.
+def configure_threads(threads: int = 0, *, role: ThreadRole = "serve") -> int:
+    """Set PyTorch's intra-op thread count (0 = the role's default); returns it.
 
     The setting is process-wide: every CPU run and the benchmark share it.
     """
-    count = threads if threads > 0 else default_thread_count()
+    count = threads if threads > 0 else default_thread_count(role)
     if torch.get_num_threads() != count:
         torch.set_num_threads(count)
     return count

@@ -26,6 +26,12 @@ class SeqCounter:
             self._next += 1
             return seq
 
+    def advance_past(self, seq: int) -> None:
+        """Hand out numbers after `seq` from now on (events numbered elsewhere, e.g. in a
+        training process, keep the order)."""
+        with self._lock:
+            self._next = max(self._next, seq + 1)
+
     @property
     def last(self) -> int:
         """The last number handed out (start - 1 before the first)."""
@@ -122,6 +128,7 @@ class EpochEvent(Event):
     val_accuracy: float
     val_count: int
     seconds: float  # wall time of the epoch, evaluation included
+    train_seconds: float  # time in training steps since the run began, pauses excluded
     samples_per_s: float  # training throughput of the epoch
     lr: float
     best: bool  # the best validation accuracy so far

@@ -90,7 +90,9 @@ def train_headless(
     check_trainable(built.spec, built.summary, config)
     device = resolve_device(settings.device)
     if device.type == "cpu":
-        configure_threads(threads if threads is not None else settings.torch_threads)
+        configure_threads(
+            threads if threads is not None else settings.torch_threads, role="headless"
+        )
     data = prepare_data(
         load_mnist(settings.mnist_cache_dir()),
         device,

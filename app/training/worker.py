@@ -2,7 +2,8 @@
 
 `RunManager` is what the web layer uses. It creates runs in the Store, queues them on the worker
 thread that owns their device (a fair queue: each owner's runs in order, owners taking turns),
-persists their events and checkpoints, and calls plain
+has an executor train them (the worker's training process by default, see app.training.process;
+or the worker thread itself), persists their events and checkpoints, and calls plain
 listeners `(run_id, event_dict) -> None` from the worker thread for every event (the web layer
 bridges them to asyncio itself). Listeners must return quickly and never raise (errors are
 logged and ignored).
@@ -10,7 +11,6 @@ logged and ignored).
 
 from __future__ import annotations
 
-import errno
 import logging
 import threading
 import time
@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from app.data import Mnist, load_mnist
-from app.nn import SpecError, build_model, parse_spec, summarize
+from app.nn import build_model, parse_spec, summarize
 from app.settings import Settings
 from app.store import (
     CheckpointError,
@@ -33,23 +33,22 @@ from app.store import (
     RunRecord,
     RunStatus,
     Store,
-    StoreFullError,
     checkpoint_dir,
-    is_disk_full,
     load_checkpoint,
     save_checkpoint,
 )
 from app.store.checkpoints import remove_partial_checkpoints
 from app.training.checks import check_trainable
-from app.training.config import ConfigError, TrainConfig, parse_config
+from app.training.config import TrainConfig, parse_config
 from app.training.control import RunControl, StopKind
-from app.training.data import prepare_data
 from app.training.device import configure_threads, resolve_device
 from app.training.events import Event, SeqCounter, StatusEvent
+from app.training.executors import Executor, make_executor
 from app.training.fair_queue import FairQueue
+from app.training.job import RunJob, describe_failure, disk_problem
+from app.training.process import TrainingProcessLostError
 from app.training.trainer import (
     Throttle,
-    Trainer,
     TrainingError,
     TrainingState,
     TrainResult,
@@ -151,6 +150,12 @@ class RunManager:
         self._workers: dict[torch.device, DeviceWorker] = {}
         self._closing = False
         self._started = False
+        self._executor: Executor = make_executor(
+            not self.settings.training_process,
+            self.mnist,
+            self._mnist_source,
+            configure_threads(self.settings.torch_threads) if self.device.type == "cpu" else 1,
+        )
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -165,8 +170,6 @@ class RunManager:
             if self._started:
                 return []
             self._started = True
-        if self.device.type == "cpu":
-            configure_threads(self.settings.torch_threads)
         removed = remove_partial_checkpoints(self.store.data_dir)
         if removed:
             logger.info("removed %d half-written checkpoint file(s)", removed)
@@ -201,6 +204,7 @@ class RunManager:
             run.control.stop(StopKind.INTERRUPT)
         for worker in workers:
             worker.close(timeout)
+        self._executor.close()
 
     def __enter__(self) -> RunManager:
         self.start()
@@ -236,8 +240,10 @@ class RunManager:
         config: Mapping[str, Any] | TrainConfig | None = None,
         owner: str | None = None,
         max_active: int | None = None,
+        *,
+        starter: bool = False,
     ) -> RunRecord:
-        """Queue a run of a stored model.
+        """Queue a run of a stored model (`starter`: the run made for newcomers).
 
         Raises NotFoundError (no such model), SpecError (the stored spec no longer validates),
         ConfigError (a bad config field, or a model that cannot learn MNIST with it), LimitError
@@ -250,7 +256,7 @@ class RunManager:
         spec = parse_spec(model.spec, self.settings.spec_limits())
         check_trainable(spec, summarize(spec, self.settings.spec_limits()), train_config)
         record = self.store.create_run(
-            model_id, train_config.model_dump(mode="json"), owner, max_active
+            model_id, train_config.model_dump(mode="json"), owner, max_active, starter=starter
         )
         active = _ActiveRun(record.id, self.device, SeqCounter(0), owner=owner)
         self._emit(active, StatusEvent(seq=active.seq(), status=RunStatus.QUEUED.value))
@@ -416,8 +422,10 @@ class RunManager:
         try:
             self._emit(active, StatusEvent(seq=active.seq(), status=RunStatus.RUNNING.value))
             result = self._train(active, record)
+        except TrainingProcessLostError as error:
+            self._end(active, RunStatus.INTERRUPTED, error=str(error))
         except Exception as error:
-            reason = _describe_failure(error, active.device, self.store.data_dir)
+            reason = describe_failure(error, str(active.device), self.store.data_dir)
             logger.warning("run %s failed: %s", run_id, reason, exc_info=True)
             self._end(active, RunStatus.FAILED, error=reason)
         else:
@@ -429,34 +437,22 @@ class RunManager:
         model = self.store.get_model(record.model_id)
         if model is None:
             raise TrainingError("its model was deleted")
-        config = parse_config(record.config)
-        built = build_model(model.spec, self.settings.spec_limits(), seed=config.seed)
-        check_trainable(built.spec, built.summary, config)
-        data = prepare_data(
-            self.mnist(),
-            active.device,
-            built.spec.input_shape,
-            normalize=config.normalize,
-            train_subset=config.train_subset,
-            eval_limit=config.eval_limit,
-        )
         resume = None
         if active.resume and record.checkpoint is not None:
-            stored = load_checkpoint(record.checkpoint, active.device)
+            stored = load_checkpoint(record.checkpoint)
             resume = TrainingState(stored.model_state, stored.optimizer_state, stored.meta)
-        trainer = Trainer(
-            built,
-            config,
-            data,
-            control=active.control,
-            emit=lambda event: self._emit(active, event),
-            seq=active.seq,
-            checkpoint=lambda state: self._save_checkpoint(active, state),
-            snapshot=lambda snapshot: setattr(active, "snapshot", snapshot),
-            resume=resume,
+        job = RunJob(
+            run_id=active.run_id,
+            spec=model.spec,
+            config=parse_config(record.config),
+            device=str(active.device),
+            first_seq=active.seq.last + 1,
+            limits=self.settings.spec_limits(),
             throttle=self.throttle,
+            data_dir=self.store.data_dir,
+            resume=resume,
         )
-        return trainer.run()
+        return self._executor.train(job, active.control, _RunOutput(self, active))
 
     def _save_checkpoint(self, active: _ActiveRun, state: TrainingState) -> None:
         """Write the checkpoint atomically, then record it (events up to it are flushed first)."""
@@ -466,7 +462,7 @@ class RunManager:
         try:
             save_checkpoint(path, state.model_state, state.optimizer_state, meta)
         except OSError as error:
-            problem = _disk_problem(error, self.store.data_dir)
+            problem = disk_problem(error, self.store.data_dir)
             if problem is None:
                 raise
             kept = "its previous checkpoint is kept" if path.exists() else "no epoch was saved"
@@ -499,7 +495,7 @@ class RunManager:
             fields["best_val_accuracy"] = result.best_val_accuracy
             fields["test_accuracy"] = result.test_accuracy
         reason = error
-        if status == RunStatus.INTERRUPTED:
+        if status == RunStatus.INTERRUPTED and reason is None:
             reason = "the server stopped; resume the run from its last epoch"
         try:
             self._flush(active)
@@ -516,12 +512,17 @@ class RunManager:
 
     def _emit(self, active: _ActiveRun, event: Event) -> None:
         """Persist the event (step points batched, live feature maps in memory) and broadcast it."""
-        data = event.to_dict()
-        if event.type == "feature_maps":
+        self._emit_data(active, event.to_dict())
+
+    def _emit_data(self, active: _ActiveRun, data: dict[str, Any]) -> None:
+        """`_emit` for an event in its JSON form (as it comes from a training process)."""
+        kind = data["type"]
+        active.seq.advance_past(data["seq"])
+        if kind == "feature_maps":
             active.feature_maps = data
             if data.get("at_epoch_end"):
                 self._persist(active, data)
-        elif event.type == "step":
+        elif kind == "step":
             active.pending_events.append(data)
             if (
                 len(active.pending_events) >= FLUSH_EVENTS
@@ -530,11 +531,11 @@ class RunManager:
                 self._flush(active)
         else:
             self._persist(active, data)
-            if event.type == "status" and data["status"] in ("paused", "running"):
+            if kind == "status" and data["status"] in ("paused", "running"):
                 self.store.update_run(
                     active.run_id, expect_status=_RUNNING_STATES, status=data["status"]
                 )
-        self._broadcast(active, event.type, data)
+        self._broadcast(active, kind, data)
 
     def _broadcast(self, active: _ActiveRun, kind: str, data: dict[str, Any]) -> None:
         for listener in self._listeners:
@@ -621,6 +622,11 @@ class RunManager:
         self._enqueue(active)
         return self._record(record.id)
 
+    def _mnist_source(self) -> Mnist | Path:
+        """What a training process loads MNIST from: the copy given to the manager (tests), or
+        the directory that holds it (looked up when the first process starts)."""
+        return self._mnist if self._mnist is not None else self.settings.mnist_cache_dir()
+
     def mnist(self) -> Mnist:
         """MNIST, loaded once for every run and prediction of this process."""
         with self._mnist_lock:  # not self._lock: predictions must not wait for the load
@@ -629,36 +635,18 @@ class RunManager:
             return self._mnist
 
 
-_READ_ONLY_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM}
+class _RunOutput:
+    """The RunSink of one run: its events, checkpoints and snapshots go to the manager."""
 
+    def __init__(self, manager: RunManager, active: _ActiveRun) -> None:
+        self._manager = manager
+        self._active = active
 
-def _disk_problem(error: BaseException, data_dir: Path) -> tuple[str, str] | None:
-    """(what is wrong, what to do) if `error` comes down to a full or read-only disk."""
-    seen: set[int] = set()
-    cause: BaseException | None = error
-    while cause is not None and id(cause) not in seen:
-        seen.add(id(cause))
-        code = getattr(cause, "errno", None) if isinstance(cause, OSError) else None
-        if isinstance(cause, StoreFullError) or is_disk_full(cause):
-            why = "a file reached the size limit" if code == errno.EFBIG else "no space left"
-            return f"the disk is full ({why} in {data_dir})", "free some space"
-        if code in _READ_ONLY_ERRNOS:
-            return f"the data directory {data_dir} is not writable", "fix its permissions"
-        cause = cause.__cause__ or cause.__context__
-    return None
+    def emit(self, data: dict[str, Any]) -> None:
+        self._manager._emit_data(self._active, data)
 
+    def checkpoint(self, state: TrainingState) -> None:
+        self._manager._save_checkpoint(self._active, state)
 
-def _describe_failure(error: Exception, device: torch.device, data_dir: Path) -> str:
-    """A sentence for people saying why a run failed."""
-    if isinstance(error, torch.OutOfMemoryError):
-        return f"out of memory on {device}: use a smaller batch size or a smaller model"
-    if isinstance(error, TrainingError | ConfigError):
-        return str(error)
-    if isinstance(error, SpecError):
-        return f"the model spec is invalid: {error}"
-    if isinstance(error, CheckpointError):
-        return f"cannot resume: {error}"
-    problem = _disk_problem(error, data_dir)
-    if problem is not None:
-        return f"{problem[0]}: cannot store the run's progress; {problem[1]}"
-    return f"{type(error).__name__}: {error}"
+    def snapshot(self, snapshot: WeightSnapshot) -> None:
+        self._active.snapshot = snapshot

@@ -26,7 +26,8 @@ const panel = new DrawPanel(need("[data-draw-panel]"), {
 
 function label(run) {
   const acc = run.best_val_accuracy !== null && run.best_val_accuracy !== undefined ? ` · ${fmt.percent(run.best_val_accuracy)}` : "";
-  return `${fmt.runLabel(run)} · ${run.status}${acc}`;
+  const status = run.status === "running" ? `training ${Math.round(100 * (run.progress ?? 0))}%` : run.status;
+  return `${fmt.runLabel(run)} · ${status}${acc}`;
 }
 
 /** The run to start with: ?run=, else the newest running one, else the newest with weights. */
@@ -105,7 +106,13 @@ async function main() {
   els.select.addEventListener("change", choose);
   await loadRuns();
   await choose();
-  if (!els.select.value) say(els.message, "Train a network first: then draw here and see what it thinks.", "info");
+  const starting = state.runs.some((r) => r.starter && r.status === "queued");
+  if (!els.select.value) {
+    const note = starting
+      ? "The starter LeNet-5 is about to train: in a few seconds you can draw here while it learns."
+      : "Train a network first: then draw here and see what it thinks.";
+    say(els.message, note, "info");
+  }
   drawCurves();
   refresh();
   document.body.dataset.ready = "true";

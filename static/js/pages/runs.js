@@ -56,7 +56,7 @@ function render() {
         "tr",
         { class: `run-row${ACTIVE.has(run.status) ? " active" : ""}`, dataset: { runId: run.id, testid: "run-row" } },
         h("td", { class: "pick" }, box),
-        h("td", { class: "name" }, h("a", { href: `/runs/${encodeURIComponent(run.id)}` }, run.model_name ?? "run"), " ", h("span", { class: "small muted" }, h("code", {}, String(run.id).slice(0, 8)))),
+        h("td", { class: "name" }, h("a", { href: `/runs/${encodeURIComponent(run.id)}` }, run.model_name ?? "run"), " ", h("span", { class: "small muted" }, h("code", {}, String(run.id).slice(0, 8))), run.starter ? h("span", { class: "badge starter", title: "trained by the server for newcomers" }, "starter") : null),
         h("td", { dataset: { label: "Status" } }, h("span", { class: `badge ${run.status}` }, run.status)),
         h("td", { class: "num", dataset: { label: "Progress" } }, progress === null ? "—" : fmt.percent(progress, 0)),
         h("td", { class: "num", dataset: { label: "Best val." } }, fmt.percent(run.best_val_accuracy, 2)),

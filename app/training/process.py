@@ -1,0 +1,199 @@
+"""Training in child processes: the server's side of the pipe.
+
+Each device worker thread of the run manager owns one training process (started at its first
+run, started again if it dies). The worker thread sends a job, then pumps the process's
+messages into the run's sink in order (events, weight snapshots, checkpoints, the result) and
+forwards control changes (pause, resume, stop, learning rate) as they happen. Training away
+from the web server's interpreter means request handling never holds the trainer's GIL.
+
+If the process dies (killed, out of memory) the run ends `interrupted` and can be resumed from
+its last checkpoint, exactly as after a crash of the whole server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import multiprocessing
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+
+from app.data import Mnist
+from app.training.control import RunControl
+from app.training.job import RunJob, RunSink, describe_failure
+from app.training.process_child import serve_jobs
+from app.training.trainer import TrainingError, TrainingState, TrainResult, WeightSnapshot
+from app.training.wire import (
+    ControlState,
+    fields_of,
+    pack_tensors,
+    split_message,
+    unpack_tensors,
+)
+
+logger = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.02  # how often a pumping worker looks at the run's control
+EXIT_SECONDS = 10.0  # how long a process may take to exit before it is killed
+
+
+class TrainingProcessLostError(TrainingError):
+    """The training process died in the middle of a run."""
+
+
+class TrainingProcess:
+    """One child process that trains one run at a time for a worker thread."""
+
+    def __init__(self, mnist_source: Mnist | Path, threads: int) -> None:
+        context = multiprocessing.get_context("spawn")  # never fork a threaded server
+        self._conn, child_conn = context.Pipe(duplex=True)
+        self._process: BaseProcess = context.Process(
+            target=serve_jobs,
+            args=(child_conn, mnist_source, threads),
+            name="nnp-training",
+            daemon=True,
+        )
+        self._process.start()
+        child_conn.close()
+
+    @property
+    def pid(self) -> int | None:
+        """The process id (for tests and logs)."""
+        return self._process.pid
+
+    def is_alive(self) -> bool:
+        """Whether the process still runs."""
+        return self._process.is_alive()
+
+    def train(self, job: RunJob, control: RunControl, sink: RunSink) -> TrainResult:
+        """Train `job` in the process; returns its result or raises why it failed."""
+        resume = None if job.resume is None else pack_tensors(fields_of(job.resume))
+        sent = _control_state(control)
+        self._send(("train", replace(job, resume=None), resume, sent))
+        failure: BaseException | None = None
+        while True:
+            sent = self._forward_control(job.run_id, control, sent)
+            if not self._conn.poll(POLL_SECONDS):
+                continue
+            try:
+                kind, body = split_message(self._conn.recv_bytes())
+            except (EOFError, OSError):
+                raise self._lost(job) from None
+            if kind == "result":
+                if failure is not None:
+                    raise failure
+                return TrainResult(**json.loads(body))
+            if kind == "failed":
+                raise failure or TrainingError(body.decode())
+            if failure is not None and kind != "checkpoint":
+                continue  # the run is being stopped: the rest no longer matters
+            try:
+                if kind == "event":
+                    sink.emit(json.loads(body))
+                elif kind == "snapshot":
+                    sink.snapshot(WeightSnapshot(**unpack_tensors(body)))
+                elif kind == "checkpoint":
+                    self._checkpoint(job, sink, body, failure)
+            except Exception as error:  # the server cannot record the run: it ends here
+                failure = error
+                self._send(("control", job.run_id, (False, "interrupted", None)))
+
+    def _checkpoint(
+        self, job: RunJob, sink: RunSink, body: bytes, failure: BaseException | None
+    ) -> None:
+        """Save a checkpoint for the process and tell it whether that worked."""
+        if failure is not None:
+            self._send(("checkpoint_reply", describe_failure(failure, job.device, job.data_dir)))
+            return
+        try:
+            sink.checkpoint(TrainingState(**unpack_tensors(body)))
+        except Exception as error:
+            self._send(("checkpoint_reply", describe_failure(error, job.device, job.data_dir)))
+            raise
+        self._send(("checkpoint_reply", None))
+
+    def _forward_control(
+        self, run_id: str, control: RunControl, sent: ControlState
+    ) -> ControlState:
+        """Send the control's state when it changed since `sent`; returns what was sent."""
+        if not control.pending and not sent[0] and sent[1] is None:
+            return sent
+        state = _control_state(control)
+        if state != (sent[0], sent[1], None):
+            self._send(("control", run_id, state))
+            return state
+        return sent
+
+    def _lost(self, job: RunJob) -> TrainingProcessLostError:
+        self._process.join(EXIT_SECONDS)
+        code = self._process.exitcode
+        how = f"was killed by signal {-code}" if code is not None and code < 0 else "stopped"
+        logger.warning("run %s: the training process %s (exit code %s)", job.run_id, how, code)
+        return TrainingProcessLostError(
+            f"the training process {how} during this run; resume the run from its last epoch"
+        )
+
+    def _send(self, message: object) -> None:
+        with contextlib.suppress(OSError):  # it died: the pump finds out when it reads
+            self._conn.send(message)
+
+    def close(self, timeout: float = EXIT_SECONDS) -> None:
+        """Ask the process to exit; kill it if it does not."""
+        self._send(("exit",))
+        self._process.join(timeout)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join(timeout)
+        self._conn.close()
+
+
+def _control_state(control: RunControl) -> ControlState:
+    """The control's state; a pending lr change is taken (it is handed over once)."""
+    commands = control.take()
+    return commands.pause, None if commands.stop is None else commands.stop.value, commands.lr
+
+
+class ProcessExecutor:
+    """Trains each run in the training process of the worker thread that runs it."""
+
+    def __init__(self, mnist_source: Callable[[], Mnist | Path], threads: int) -> None:
+        self._mnist_source = mnist_source
+        self._threads = threads
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._processes: list[TrainingProcess] = []
+        self._closed = False
+
+    def train(self, job: RunJob, control: RunControl, sink: RunSink) -> TrainResult:
+        """Train `job` in this thread's process (started, or started again, as needed)."""
+        process: TrainingProcess | None = getattr(self._local, "process", None)
+        if process is None or not process.is_alive():
+            if process is not None:  # it died: tidy up what is left of it
+                with self._lock:
+                    self._processes.remove(process)
+                process.close()
+            process = TrainingProcess(self._mnist_source(), self._threads)
+            with self._lock:
+                if self._closed:
+                    process.close()
+                    raise TrainingError("the server is shutting down")
+                self._processes.append(process)
+            self._local.process = process
+        return process.train(job, control, sink)
+
+    def processes(self) -> list[TrainingProcess]:
+        """The processes started so far (for tests)."""
+        with self._lock:
+            return list(self._processes)
+
+    def close(self, timeout: float = EXIT_SECONDS) -> None:
+        """Let every process exit (after the workers have finished their runs)."""
+        with self._lock:
+            self._closed = True
+            processes, self._processes = self._processes, []
+        for process in processes:
+            process.close(timeout)

@@ -1,0 +1,154 @@
+"""Inside a training process: take jobs from the server over a pipe, train, send everything back.
+
+The process has one reader thread and one training thread (the main one). The reader takes
+every message from the server: jobs go to a queue, control changes go to the running run's
+`RunControl` at once, replies to checkpoints go to a queue the trainer waits on. If the pipe
+closes (the server died, even by kill -9) the process exits at once: the server's next start
+marks the run interrupted, as it would a run of its own.
+
+What goes back is never unpickled by the server: events and results travel as JSON, weights
+and checkpoints as `torch.save` bytes read with `weights_only=True` (see `app.training.wire`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import signal
+import threading
+from dataclasses import asdict, replace
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from app.data import Mnist, load_mnist
+from app.training.control import RunControl, StopKind
+from app.training.device import configure_threads
+from app.training.job import RunJob, describe_failure, train_job
+from app.training.trainer import TrainingError, TrainingState, WeightSnapshot
+from app.training.wire import (
+    ControlState,
+    fields_of,
+    join_message,
+    pack_tensors,
+    unpack_tensors,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class _Inbox:
+    """The reader thread's side: routes the server's messages as they come."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._jobs: queue.Queue[tuple[RunJob, bytes | None, ControlState] | None] = queue.Queue()
+        self.replies: queue.Queue[str | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._run_id: str | None = None
+        self._control: RunControl | None = None
+        threading.Thread(target=self._read, name="training-inbox", daemon=True).start()
+
+    def next_job(self) -> tuple[RunJob, bytes | None, ControlState] | None:
+        """The next job (None: the server asked this process to exit)."""
+        return self._jobs.get()
+
+    def begin(self, run_id: str, control: RunControl) -> None:
+        """Send later control changes for `run_id` to `control`."""
+        with self._lock:
+            self._run_id, self._control = run_id, control
+
+    def _read(self) -> None:
+        try:
+            while True:
+                message = self._conn.recv()
+                kind = message[0]
+                if kind == "train":
+                    self._jobs.put(message[1:])
+                elif kind == "control":
+                    self._apply(message[1], message[2])
+                elif kind == "checkpoint_reply":
+                    self.replies.put(message[1])
+                elif kind == "exit":
+                    self._jobs.put(None)
+                    return
+        except (EOFError, OSError):
+            os._exit(0)  # the server is gone: nobody is left to train for
+
+    def _apply(self, run_id: str, state: ControlState) -> None:
+        with self._lock:
+            control = self._control if run_id == self._run_id else None
+        if control is not None:
+            apply_control(control, state)
+
+
+def apply_control(control: RunControl, state: ControlState) -> None:
+    """Bring a run's control to the state the server holds."""
+    paused, stop, lr = state
+    if lr is not None:
+        control.set_lr(lr)
+    if stop is not None:
+        control.stop(StopKind(stop))
+    if paused and not control.paused:
+        control.pause()
+    elif not paused and control.paused:
+        control.resume()
+
+
+class _PipeSink:
+    """A RunSink that sends the run's output to the server."""
+
+    def __init__(self, conn: Connection, inbox: _Inbox) -> None:
+        self._conn = conn
+        self._inbox = inbox
+
+    def send(self, kind: str, body: bytes) -> None:
+        """One message to the server."""
+        self._conn.send_bytes(join_message(kind, body))
+
+    def emit(self, data: dict[str, Any]) -> None:
+        self.send("event", json.dumps(data).encode())
+
+    def snapshot(self, snapshot: WeightSnapshot) -> None:
+        self.send("snapshot", pack_tensors(fields_of(snapshot)))
+
+    def checkpoint(self, state: TrainingState) -> None:
+        self.send("checkpoint", pack_tensors(fields_of(state)))
+        problem = self._inbox.replies.get()  # the server answers once it is on disk
+        if problem is not None:
+            raise TrainingError(problem)
+
+
+def serve_jobs(conn: Connection, mnist_source: Mnist | Path, threads: int) -> None:
+    """The training process's main function: train jobs until told to exit."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the server's to handle
+    configure_threads(threads)
+    inbox = _Inbox(conn)
+    sink = _PipeSink(conn, inbox)
+    mnist: Mnist | None = None
+    while (item := inbox.next_job()) is not None:
+        job, resume, initial = item
+        control = RunControl()
+        apply_control(control, initial)
+        inbox.begin(job.run_id, control)
+        try:
+            if mnist is None:  # once, at the first job
+                mnist = _load(mnist_source)
+            if resume is not None:
+                job = replace(job, resume=TrainingState(**unpack_tensors(resume)))
+            result = train_job(job, mnist, control, sink)
+        except Exception as error:
+            logger.debug("run %s failed", job.run_id, exc_info=True)
+            reason = describe_failure(error, job.device, job.data_dir)
+            sink.send("failed", reason.encode())
+        else:
+            sink.send("result", json.dumps(asdict(result)).encode())
+        inbox.begin("", RunControl())
+    conn.close()
+
+
+def _load(source: Mnist | Path) -> Mnist:
+    """MNIST as handed over (tests), or read from the server's MNIST directory."""
+    return source if isinstance(source, Mnist) else load_mnist(source)
