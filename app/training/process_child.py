@@ -18,6 +18,7 @@ import os
 import queue
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -97,25 +98,52 @@ def apply_control(control: RunControl, state: ControlState) -> None:
         control.resume()
 
 
-class _PipeSink:
-    """A RunSink that sends the run's output to the server."""
+class _Outbox:
+    """Sends to the server from a thread of its own: training never waits for the pipe (a
+    busy server reads it late), and packing happens off the training thread."""
 
-    def __init__(self, conn: Connection, inbox: _Inbox) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._queue: queue.Queue[tuple[str, bytes | Callable[[], bytes]]] = queue.Queue()
+        threading.Thread(target=self._send_all, name="training-outbox", daemon=True).start()
+
+    def put(self, kind: str, body: bytes | Callable[[], bytes]) -> None:
+        """Send `kind` with `body` (or what `body()` makes), after everything put before it."""
+        self._queue.put((kind, body))
+
+    def flush(self) -> None:
+        """Wait until everything put so far is sent."""
+        self._queue.join()
+
+    def _send_all(self) -> None:
+        while True:
+            kind, body = self._queue.get()
+            try:
+                packed = body if isinstance(body, bytes) else body()
+                self._conn.send_bytes(join_message(kind, packed))
+            except OSError:
+                os._exit(0)  # the server is gone
+            finally:
+                self._queue.task_done()
+
+
+class _PipeSink:
+    """A RunSink that sends the run's output to the server, in order."""
+
+    def __init__(self, outbox: _Outbox, inbox: _Inbox) -> None:
+        self._outbox = outbox
         self._inbox = inbox
 
-    def send(self, kind: str, body: bytes) -> None:
-        """One message to the server."""
-        self._conn.send_bytes(join_message(kind, body))
-
     def emit(self, data: dict[str, Any]) -> None:
-        self.send("event", json.dumps(data).encode())
+        self._outbox.put("event", lambda: json.dumps(data).encode())
 
     def snapshot(self, snapshot: WeightSnapshot) -> None:
-        self.send("snapshot", pack_tensors(fields_of(snapshot)))
+        # The snapshot's tensors are copies nobody changes: they can be packed later.
+        self._outbox.put("snapshot", lambda: pack_tensors(fields_of(snapshot)))
 
     def checkpoint(self, state: TrainingState) -> None:
-        self.send("checkpoint", pack_tensors(fields_of(state)))
+        # The state holds the live weights: training waits (for the reply) until they are sent.
+        self._outbox.put("checkpoint", lambda: pack_tensors(fields_of(state)))
         problem = self._inbox.replies.get()  # the server answers once it is on disk
         if problem is not None:
             raise TrainingError(problem)
@@ -126,7 +154,8 @@ def serve_jobs(conn: Connection, mnist_source: Mnist | Path, threads: int) -> No
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the server's to handle
     configure_threads(threads)
     inbox = _Inbox(conn)
-    sink = _PipeSink(conn, inbox)
+    outbox = _Outbox(conn)
+    sink = _PipeSink(outbox, inbox)
     mnist: Mnist | None = None
     while (item := inbox.next_job()) is not None:
         job, resume, initial = item
@@ -142,10 +171,11 @@ def serve_jobs(conn: Connection, mnist_source: Mnist | Path, threads: int) -> No
         except Exception as error:
             logger.debug("run %s failed", job.run_id, exc_info=True)
             reason = describe_failure(error, job.device, job.data_dir)
-            sink.send("failed", reason.encode())
+            outbox.put("failed", reason.encode())
         else:
-            sink.send("result", json.dumps(asdict(result)).encode())
+            outbox.put("result", json.dumps(asdict(result)).encode())
         inbox.begin("", RunControl())
+    outbox.flush()
     conn.close()
 
 
