@@ -25,6 +25,12 @@ class Settings(BaseSettings):
         description="where mnist.safetensors is looked for first; then data_dir, the "
         "checkout's data/ and the user cache (~/.cache/nn-playground)",
     )
+    cache_home: Path | None = Field(
+        default=None,
+        validation_alias="XDG_CACHE_HOME",
+        description="the user's cache directory (XDG_CACHE_HOME); MNIST is looked for in its "
+        "nn-playground folder, else in ~/.cache/nn-playground",
+    )
     device: str = Field(default="auto", description="auto, cpu, cuda, cuda:N or mps")
     device_concurrency: int = Field(
         default=1, ge=1, le=16, description="runs trained at the same time on one device"
@@ -110,7 +116,7 @@ class Settings(BaseSettings):
         """
         from app.data.locate import find_mnist_dir  # noqa: PLC0415 (torch loads only when used)
 
-        return find_mnist_dir(self.mnist_dir, self.data_dir)
+        return find_mnist_dir(self.mnist_dir, self.data_dir, self.cache_home)
 
     def spec_limits(self) -> "SpecLimits":
         """The model-size limits for app.nn."""

@@ -69,7 +69,7 @@ def test_a_relative_data_dir_is_the_working_directorys_and_listed_once(
     places["checkout"].parent.mkdir()
     monkeypatch.chdir(places["checkout"].parent)
     settings = Settings(data_dir=Path("data"))  # the default, seen from the checkout
-    assert locate.mnist_search_dirs(None, settings.data_dir) == [
+    assert locate.mnist_search_dirs(None, settings.data_dir, settings.cache_home) == [
         places["checkout"],
         places["user_cache"],
     ]
@@ -80,11 +80,12 @@ def test_a_relative_data_dir_is_the_working_directorys_and_listed_once(
 def test_the_user_cache_is_under_home_unless_xdg_cache_home_is_absolute(
     places: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert locate.user_cache_dir() == places["user_cache"]
+    assert locate.user_cache_dir(Settings().cache_home) == places["user_cache"]
     monkeypatch.delenv("XDG_CACHE_HOME")
-    assert locate.user_cache_dir() == tmp_path / "home" / ".cache" / "nn-playground"
+    home_cache = tmp_path / "home" / ".cache" / "nn-playground"
+    assert locate.user_cache_dir(Settings().cache_home) == home_cache
     monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")  # invalid by the XDG spec: ignored
-    assert locate.user_cache_dir() == tmp_path / "home" / ".cache" / "nn-playground"
+    assert locate.user_cache_dir(Settings().cache_home) == home_cache
 
 
 def test_set_up_fills_nnp_mnist_dir_else_the_checkout_never_the_data_dir(

@@ -21,16 +21,18 @@ class MnistNotFoundError(MnistDataError):
     """No directory of the lookup holds the MNIST cache."""
 
 
-def user_cache_dir() -> Path:
-    """This user's cache directory for the playground (a relative XDG_CACHE_HOME is ignored)."""
-    xdg = os.environ.get("XDG_CACHE_HOME", "")
-    base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache"
-    return base / "nn-playground"
+def user_cache_dir(cache_home: Path | None = None) -> Path:
+    """This user's cache directory for the playground: under `cache_home` (XDG_CACHE_HOME,
+    read by Settings) if it is absolute, else under ~/.cache."""
+    base = cache_home if cache_home is not None and cache_home.is_absolute() else None
+    return (base or Path.home() / ".cache") / "nn-playground"
 
 
-def mnist_search_dirs(mnist_dir: Path | None, data_dir: Path) -> list[Path]:
+def mnist_search_dirs(
+    mnist_dir: Path | None, data_dir: Path, cache_home: Path | None = None
+) -> list[Path]:
     """The directories MNIST is looked for in, in order, absolute and without repeats."""
-    candidates = [mnist_dir, data_dir, CHECKOUT_DATA_DIR, user_cache_dir()]
+    candidates = [mnist_dir, data_dir, CHECKOUT_DATA_DIR, user_cache_dir(cache_home)]
     found: list[Path] = []
     for directory in candidates:
         if directory is not None and (absolute := Path(os.path.abspath(directory))) not in found:
@@ -46,9 +48,9 @@ def holds_mnist(directory: Path) -> bool:
         return False
 
 
-def find_mnist_dir(mnist_dir: Path | None, data_dir: Path) -> Path:
+def find_mnist_dir(mnist_dir: Path | None, data_dir: Path, cache_home: Path | None = None) -> Path:
     """The first directory of the lookup that holds the MNIST cache; raise MnistNotFoundError."""
-    searched = mnist_search_dirs(mnist_dir, data_dir)
+    searched = mnist_search_dirs(mnist_dir, data_dir, cache_home)
     for directory in searched:
         if holds_mnist(directory):
             return directory
