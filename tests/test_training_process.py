@@ -117,6 +117,18 @@ def test_pause_lr_and_stop_reach_the_training_process(manager: RunManager, heard
     assert statuses == ["queued", "running", "paused", "running", "stopped"]
 
 
+@pytest.mark.parametrize("when", ["queued", "running"])
+def test_a_pause_sent_as_the_run_starts_is_not_lost(
+    manager: RunManager, heard: Heard, when: str
+) -> None:
+    run = manager.submit_spec(MLP, {**SMALL, "train_subset": 50_000, "schedule": "none"})
+    heard.wait_for(run.id, "status", when)
+    manager.pause(run.id)  # reaches the process right behind the job, or with it
+    heard.wait_for(run.id, "status", "paused")
+    manager.stop(run.id)
+    assert manager.wait(run.id, 60).status == RunStatus.STOPPED
+
+
 def test_a_failure_in_the_process_fails_the_run_with_its_reason(manager: RunManager) -> None:
     linear = {"layers": [{"type": "flatten"}, {"type": "linear", "out_features": 10}]}
     exploding = {"loss": "mse", "optimizer": "sgd", "lr": 10.0, "momentum": 0.0}

@@ -41,25 +41,23 @@ logger = logging.getLogger(__name__)
 
 
 class _Inbox:
-    """The reader thread's side: routes the server's messages as they come."""
+    """The reader thread's side: routes the server's messages as they come.
+
+    A job's control is made here, before the next message is read, so a pause or stop sent
+    right after the job always finds it (the reader alone touches it).
+    """
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
-        self._jobs: queue.Queue[tuple[RunJob, bytes | None, ControlState] | None] = queue.Queue()
+        self._jobs: queue.Queue[tuple[RunJob, bytes | None, RunControl] | None] = queue.Queue()
         self.replies: queue.Queue[str | None] = queue.Queue()
-        self._lock = threading.Lock()
         self._run_id: str | None = None
-        self._control: RunControl | None = None
+        self._control = RunControl()
         threading.Thread(target=self._read, name="training-inbox", daemon=True).start()
 
-    def next_job(self) -> tuple[RunJob, bytes | None, ControlState] | None:
-        """The next job (None: the server asked this process to exit)."""
+    def next_job(self) -> tuple[RunJob, bytes | None, RunControl] | None:
+        """The next job with its control (None: the server asked this process to exit)."""
         return self._jobs.get()
-
-    def begin(self, run_id: str, control: RunControl) -> None:
-        """Send later control changes for `run_id` to `control`."""
-        with self._lock:
-            self._run_id, self._control = run_id, control
 
     def _read(self) -> None:
         try:
@@ -67,9 +65,12 @@ class _Inbox:
                 message = self._conn.recv()
                 kind = message[0]
                 if kind == "train":
-                    self._jobs.put(message[1:])
-                elif kind == "control":
-                    self._apply(message[1], message[2])
+                    job, resume, initial = message[1:]
+                    self._run_id, self._control = job.run_id, RunControl()
+                    apply_control(self._control, initial)
+                    self._jobs.put((job, resume, self._control))
+                elif kind == "control" and message[1] == self._run_id:
+                    apply_control(self._control, message[2])
                 elif kind == "checkpoint_reply":
                     self.replies.put(message[1])
                 elif kind == "exit":
@@ -77,12 +78,6 @@ class _Inbox:
                     return
         except (EOFError, OSError):
             os._exit(0)  # the server is gone: nobody is left to train for
-
-    def _apply(self, run_id: str, state: ControlState) -> None:
-        with self._lock:
-            control = self._control if run_id == self._run_id else None
-        if control is not None:
-            apply_control(control, state)
 
 
 def apply_control(control: RunControl, state: ControlState) -> None:
@@ -158,10 +153,7 @@ def serve_jobs(conn: Connection, mnist_source: Mnist | Path, threads: int) -> No
     sink = _PipeSink(outbox, inbox)
     mnist: Mnist | None = None
     while (item := inbox.next_job()) is not None:
-        job, resume, initial = item
-        control = RunControl()
-        apply_control(control, initial)
-        inbox.begin(job.run_id, control)
+        job, resume, control = item
         try:
             if mnist is None:  # once, at the first job
                 mnist = _load(mnist_source)
@@ -174,7 +166,6 @@ def serve_jobs(conn: Connection, mnist_source: Mnist | Path, threads: int) -> No
             outbox.put("failed", reason.encode())
         else:
             outbox.put("result", json.dumps(asdict(result)).encode())
-        inbox.begin("", RunControl())
     outbox.flush()
     conn.close()
 
