@@ -61,7 +61,11 @@ def _add_spec_source(command: argparse.ArgumentParser) -> None:
 
     source = command.add_mutually_exclusive_group(required=True)
     source.add_argument("spec", nargs="?", type=Path, help="a JSON spec file")
-    source.add_argument("--preset", choices=PRESET_NAMES, help="a preset network instead of a file")
+    source.add_argument(
+        "--preset",
+        choices=PRESET_NAMES,
+        help="a preset network instead of a file (train: with the preset's training config)",
+    )
 
 
 def _load_spec_source(args: argparse.Namespace) -> object:

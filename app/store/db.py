@@ -177,7 +177,7 @@ _MIGRATIONS: tuple[str, ...] = (
         WHERE instr(checkpoint, '/checkpoints/' || id || '/') > 0;
     """,
     """
-    ALTER TABLE runs ADD COLUMN starter INTEGER NOT NULL DEFAULT 0 CHECK (starter IN (0, 1));
+    ALTER TABLE runs ADD COLUMN starter INTEGER NOT NULL DEFAULT 0;
     CREATE TABLE server_events (
         name TEXT PRIMARY KEY,
         happened_at REAL NOT NULL
