@@ -47,6 +47,11 @@ class Settings(BaseSettings):
         description="train runs in a separate process per device slot (so web requests never "
         "hold the trainer's GIL); false: in a thread of the server process",
     )
+    warm_training_process: bool = Field(
+        default=True,
+        description="start a training process (and load MNIST in it) when the server starts, "
+        "so the first run trains at once instead of after the process's start-up",
+    )
     starter_run: bool = Field(
         default=True,
         description="at the first start on a data directory without runs, train a LeNet-5 in "

@@ -13,6 +13,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # Servers made by tests (in this process and the ones they start) do not train a starter run
 # unless a test asks for one: it would compete with what the test trains.
 os.environ.setdefault("NNP_STARTER_RUN", "false")
+os.environ.setdefault("NNP_WARM_TRAINING_PROCESS", "false")  # most tests never train
 
 
 @pytest.fixture(scope="session")

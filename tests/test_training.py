@@ -37,7 +37,7 @@ from app.training import (
 )
 from app.training.evaluate import Evaluation, evaluate
 from app.training.optim import ONECYCLE_START, lr_factor
-from app.training.probe import conv_layers
+from app.training.probe import conv_layers, layer_maps
 
 CPU = torch.device("cpu")
 TINY = {"train_subset": 192, "eval_limit": 100, "epochs": 1, "batch_size": 64}  # 3 steps
@@ -123,6 +123,21 @@ def test_bad_config_names_the_field(raw: dict[str, Any], field: str, words: str)
 def test_preset_configs_are_valid(preset: str) -> None:
     config = parse_config(preset_config(preset))
     assert config.model_dump(include=set(preset_config(preset))) == preset_config(preset)
+
+
+def test_layer_maps_scale_each_channel_to_0_255_and_downsample() -> None:
+    ramp = torch.arange(16.0).reshape(4, 4)  # 0..15
+    output = torch.stack([ramp, -2 * ramp, torch.full((4, 4), 3.0)])  # (3, 4, 4)
+    maps = layer_maps("2", output, side=4)
+    pixels = torch.frombuffer(bytearray(maps.data), dtype=torch.uint8).reshape(3, 4, 4)
+    assert (maps.channels, maps.shown, maps.height, maps.width) == (3, 3, 4, 4)
+    assert pixels[0].flatten().tolist() == [round(v * 17) for v in range(16)]  # 255 / 15 = 17
+    assert pixels[1].flatten().tolist() == [255 - round(v * 17) for v in range(16)]
+    assert pixels[2].eq(0).all()  # a constant channel: nothing to show, no division by zero
+    assert maps.low == (0.0, -30.0, 3.0) and maps.high == (15.0, 0.0, 3.0)
+
+    small = layer_maps("2", output, side=2)  # area means of 2×2 blocks
+    assert (small.height, small.width) == (2, 2) and small.low[0] == 2.5 and small.high[0] == 12.5
 
 
 def test_schedules() -> None:

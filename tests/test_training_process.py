@@ -79,6 +79,7 @@ def test_events_cross_the_process_in_order_and_none_is_lost(
 
     pids = training_pids(manager)
     assert len(pids) == 1 and pids[0] != os.getpid()  # it trained elsewhere
+    assert os.getsid(pids[0]) == pids[0] != os.getsid(0)  # in a session (CPU group) of its own
     events = heard.of(run.id)
     assert [e["seq"] for e in events] == list(range(len(events)))  # every number, in order
     statuses = [e["status"] for e in events if e["type"] == "status"]
@@ -187,3 +188,31 @@ def _is_zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
     except OSError:
         return True
+
+
+def test_a_process_started_with_the_manager_trains_the_first_run_and_the_next(
+    tmp_path: Path, mnist: Mnist, heard: Heard
+) -> None:
+    with Store(tmp_path / "data") as store:
+        settings = Settings(data_dir=tmp_path / "data", device="cpu", warm_training_process=True)
+        with RunManager(store, settings, mnist=mnist, throttle=EVERY_STEP) as manager:
+            (warm,) = training_pids(manager)  # started before any run was asked for
+            first = manager.submit_spec(MLP, {**SMALL, "epochs": 1})
+            assert manager.wait(first.id, 120).status == RunStatus.COMPLETED
+            assert training_pids(manager) == [warm]
+
+            os.kill(warm, signal.SIGKILL)  # dies while idle: the next run gets a new one
+            executor = manager._executor
+            assert isinstance(executor, ProcessExecutor)
+            while any(process.is_alive() for process in executor.processes()):
+                time.sleep(0.01)
+            second = manager.submit_spec(MLP, {**SMALL, "epochs": 1})
+            record = manager.wait(second.id, 120)
+            assert record.status == RunStatus.COMPLETED, record.error
+            (fresh,) = training_pids(manager)
+            assert fresh != warm
+
+
+def test_without_warming_no_process_starts_before_a_run(manager: RunManager) -> None:
+    assert not manager.settings.warm_training_process  # as tests/conftest.py sets it
+    assert training_pids(manager) == []

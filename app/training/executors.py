@@ -19,6 +19,9 @@ class Executor(Protocol):
     def train(self, job: RunJob, control: RunControl, sink: RunSink) -> TrainResult:
         """Train to the end; raise whatever made the run fail."""
 
+    def warm(self) -> None:
+        """Get ready for the next run ahead of time (it may do nothing)."""
+
     def close(self, timeout: float = ...) -> None:
         """Release what it holds, once the workers are done."""
 
@@ -32,6 +35,9 @@ class ThreadExecutor:
     def train(self, job: RunJob, control: RunControl, sink: RunSink) -> TrainResult:
         """Train `job` here and now."""
         return train_job(job, self._mnist(), control, sink)
+
+    def warm(self) -> None:
+        """Nothing to get ready: MNIST loads at the first run or prediction."""
 
     def close(self, timeout: float = 0.0) -> None:
         """Nothing to release."""

@@ -19,6 +19,12 @@ ONECYCLE_START = 1 / 25  # the warm-up starts at peak lr × this
 _FUSED_DEVICE_TYPES = frozenset({"cpu", "cuda"})
 
 
+def load_optimizer_code() -> None:
+    """Do now what the first optimizer of a process does on its own: torch imports
+    `torch._dynamo` when the first optimizer is built (about 3 s on a small CPU)."""
+    torch.optim.Adam([nn.Parameter(torch.zeros(1))])
+
+
 def make_optimizer(
     parameters: Iterable[nn.Parameter], config: TrainConfig, device: torch.device
 ) -> torch.optim.Optimizer:

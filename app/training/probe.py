@@ -9,6 +9,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812 (PyTorch's own convention)
 from torch import nn
@@ -119,20 +120,21 @@ def layer_maps(path: str, output: torch.Tensor, side: int = MAX_SIDE) -> LayerMa
     if height > side or width > side:
         height, width = min(height, side), min(width, side)
         maps = F.adaptive_avg_pool2d(maps.unsqueeze(0), (height, width))[0]  # (n, h, w)
-    flat = maps.flatten(1)  # (n, h·w)
-    low = flat.min(dim=1).values  # (n,)
-    high = flat.max(dim=1).values  # (n,)
-    span = (high - low).clamp(min=1e-12)
-    pixels = ((flat - low[:, None]) / span[:, None] * 255.0).round().to(torch.uint8)
+    # A few thousand numbers: numpy does the scaling several times faster than torch's ops.
+    flat = maps.detach().cpu().numpy().reshape(maps.shape[0], -1)  # (n, h·w)
+    low = flat.min(axis=1)  # (n,)
+    high = flat.max(axis=1)  # (n,)
+    scale = np.float32(255.0) / np.maximum(high - low, np.float32(1e-12))  # (n,)
+    pixels = np.rint((flat - low[:, None]) * scale[:, None]).astype(np.uint8)
     return LayerMaps(
         path=path,
         channels=channels,
         shown=maps.shape[0],
         height=height,
         width=width,
-        data=pixels.cpu().numpy().tobytes(),
-        low=tuple(round(v, 5) for v in low.cpu().tolist()),
-        high=tuple(round(v, 5) for v in high.cpu().tolist()),
+        data=pixels.tobytes(),
+        low=tuple(round(v, 5) for v in low.tolist()),
+        high=tuple(round(v, 5) for v in high.tolist()),
     )
 
 

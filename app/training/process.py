@@ -1,10 +1,11 @@
 """Training in child processes: the server's side of the pipe.
 
-Each device worker thread of the run manager owns one training process (started at its first
-run, started again if it dies). The worker thread sends a job, then pumps the process's
-messages into the run's sink in order (events, weight snapshots, checkpoints, the result) and
-forwards control changes (pause, resume, stop, learning rate) as they happen. Training away
-from the web server's interpreter means request handling never holds the trainer's GIL.
+A device worker thread takes an idle training process for each run (one is started with the
+server, see `ProcessExecutor.warm`; more when runs train side by side), sends it the job, then
+pumps the process's messages into the run's sink in order (events, weight snapshots,
+checkpoints, the result) and forwards control changes (pause, resume, stop, learning rate) as
+they happen. Training away from the web server's interpreter means request handling never holds
+the trainer's GIL.
 
 If the process dies (killed, out of memory) the run ends `interrupted` and can be resumed from
 its last checkpoint, exactly as after a crash of the whole server.
@@ -158,32 +159,65 @@ def _control_state(control: RunControl) -> ControlState:
 
 
 class ProcessExecutor:
-    """Trains each run in the training process of the worker thread that runs it."""
+    """Trains each run in a training process of its own at the time: an idle one if there is
+    one (see `warm`), else one started for it. A process that died is replaced."""
 
     def __init__(self, mnist_source: Callable[[], Mnist | Path], threads: int) -> None:
         self._mnist_source = mnist_source
         self._threads = threads
-        self._local = threading.local()
         self._lock = threading.Lock()
         self._processes: list[TrainingProcess] = []
+        self._idle: list[TrainingProcess] = []
         self._closed = False
 
+    def warm(self) -> None:
+        """Start a process now, unless one is idle, so the next run need not wait for one."""
+        with self._lock:
+            if self._closed or any(process.is_alive() for process in self._idle):
+                return
+        process = self._start()
+        with self._lock:
+            self._idle.append(process)
+
     def train(self, job: RunJob, control: RunControl, sink: RunSink) -> TrainResult:
-        """Train `job` in this thread's process (started, or started again, as needed)."""
-        process: TrainingProcess | None = getattr(self._local, "process", None)
-        if process is None or not process.is_alive():
-            if process is not None:  # it died: tidy up what is left of it
-                with self._lock:
-                    self._processes.remove(process)
-                process.close()
-            process = TrainingProcess(self._mnist_source(), self._threads)
+        """Train `job` in an idle process (or a new one); it is idle again afterwards."""
+        process = self._take_idle() or self._start()
+        try:
+            return process.train(job, control, sink)
+        finally:
+            self._release(process)
+
+    def _release(self, process: TrainingProcess) -> None:
+        """After a run: idle again if it lives, else let go of what is left of it."""
+        with self._lock:
+            if process.is_alive() and not self._closed:
+                self._idle.append(process)
+                return
+            if process not in self._processes:
+                return  # close() has it
+            self._processes.remove(process)
+        process.close()
+
+    def _take_idle(self) -> TrainingProcess | None:
+        """An idle process that still lives; the dead ones are tidied up on the way."""
+        while True:
             with self._lock:
-                if self._closed:
-                    process.close()
-                    raise TrainingError("the server is shutting down")
-                self._processes.append(process)
-            self._local.process = process
-        return process.train(job, control, sink)
+                if not self._idle:
+                    return None
+                process = self._idle.pop()
+                if process.is_alive():
+                    return process
+                self._processes.remove(process)
+            process.close()
+
+    def _start(self) -> TrainingProcess:
+        process = TrainingProcess(self._mnist_source(), self._threads)
+        with self._lock:
+            if self._closed:
+                process.close()
+                raise TrainingError("the server is shutting down")
+            self._processes.append(process)
+        return process
 
     def processes(self) -> list[TrainingProcess]:
         """The processes started so far (for tests)."""
@@ -194,6 +228,6 @@ class ProcessExecutor:
         """Let every process exit (after the workers have finished their runs)."""
         with self._lock:
             self._closed = True
-            processes, self._processes = self._processes, []
+            processes, self._processes, self._idle = self._processes, [], []
         for process in processes:
             process.close(timeout)

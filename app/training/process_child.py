@@ -12,6 +12,7 @@ and checkpoints as `torch.save` bytes read with `weights_only=True` (see `app.tr
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -28,6 +29,7 @@ from app.data import Mnist, load_mnist
 from app.training.control import RunControl, StopKind
 from app.training.device import configure_threads
 from app.training.job import RunJob, describe_failure, train_job
+from app.training.optim import load_optimizer_code
 from app.training.trainer import TrainingError, TrainingState, WeightSnapshot
 from app.training.wire import (
     ControlState,
@@ -147,16 +149,24 @@ class _PipeSink:
 def serve_jobs(conn: Connection, mnist_source: Mnist | Path, threads: int) -> None:
     """The training process's main function: train jobs until told to exit."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the server's to handle
+    _own_scheduling_group()
     configure_threads(threads)
     inbox = _Inbox(conn)
     outbox = _Outbox(conn)
     sink = _PipeSink(outbox, inbox)
-    mnist: Mnist | None = None
+    # Loaded before the first job comes (the inbox already routes messages meanwhile), so a
+    # process started ahead of time trains at once. A failure is each job's to report.
+    mnist: Mnist | BaseException
+    try:
+        mnist = _load(mnist_source)
+        load_optimizer_code()
+    except Exception as error:
+        mnist = error
     while (item := inbox.next_job()) is not None:
         job, resume, control = item
         try:
-            if mnist is None:  # once, at the first job
-                mnist = _load(mnist_source)
+            if isinstance(mnist, BaseException):
+                raise mnist
             if resume is not None:
                 job = replace(job, resume=TrainingState(**unpack_tensors(resume)))
             result = train_job(job, mnist, control, sink)
@@ -168,6 +178,15 @@ def serve_jobs(conn: Connection, mnist_source: Mnist | Path, threads: int) -> No
             outbox.put("result", json.dumps(asdict(result)).encode())
     outbox.flush()
     conn.close()
+
+
+def _own_scheduling_group() -> None:
+    """Start a session of its own. Where the kernel groups sessions for CPU time (Linux's
+    autogroup, on by default), training then keeps its fair share of the CPU against the web
+    server however many request threads are busy; it also leaves the terminal's signals to
+    the server (the process exits when the server's end of the pipe closes)."""
+    with contextlib.suppress(AttributeError, OSError):  # not POSIX, or already a leader
+        os.setsid()
 
 
 def _load(source: Mnist | Path) -> Mnist:

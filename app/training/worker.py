@@ -183,6 +183,8 @@ class RunManager:
                     reason="the server stopped during this run; resume it from its last epoch",
                 )
                 self.store.append_events(run_id, [event.to_dict()])
+        if self.settings.warm_training_process:
+            self._warm_executor()  # before any queued run starts, so that run gets this one
         for record in self.store.list_runs(statuses=[RunStatus.QUEUED]):
             active = _ActiveRun(
                 record.id,
@@ -193,6 +195,13 @@ class RunManager:
             )
             self._enqueue(active)
         return interrupted
+
+    def _warm_executor(self) -> None:
+        """Let the executor get ready for the first run; a failure shows at that run."""
+        try:
+            self._executor.warm()
+        except Exception:
+            logger.warning("could not start a training process ahead of time", exc_info=True)
 
     def close(self, timeout: float = 30.0) -> None:
         """Interrupt running runs (they become `interrupted`), keep queued ones queued, stop."""

@@ -56,6 +56,7 @@ class Server:
             "NNP_DATA_DIR": str(data_dir),
             "NNP_DEVICE": "cpu",
             "NNP_TORCH_THREADS": "1",  # the machine is shared: leave a core to the browser
+            "NNP_WARM_TRAINING_PROCESS": "true",  # as a server runs by default
             "PYTHONUNBUFFERED": "1",
             **(env or {}),
         }

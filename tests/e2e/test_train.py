@@ -96,10 +96,12 @@ def test_pause_resume_learning_rate_and_stop(tab: Page, server: Server) -> None:
         tab.goto(f"/runs/{run['id']}")
         status = tab.get_by_test_id("run-status")
         expect(status).to_have_text("running", timeout=60_000)
+        expect(tab.get_by_test_id("stat-loss")).to_have_text(re.compile(r"\d"), timeout=30_000)
         pause = tab.get_by_test_id("train-pause")
         expect(pause).to_have_text("Pause")
         pause.click()
-        expect(status).to_have_text("paused")
+        # the pause crosses to the training process and holds the run at its next step
+        expect(status).to_have_text("paused", timeout=15_000)
         expect(pause).to_have_text("Resume")
         held = server.api("GET", f"/api/runs/{run['id']}")["step"]
         tab.wait_for_timeout(800)
