@@ -3,7 +3,7 @@
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,12 +45,21 @@ def _start_run(server: Server, preset: str, config: dict[str, Any]) -> str:
         return run_id
 
 
-def _until_finished(connection: ClientConnection, timeout: float = 60) -> list[dict[str, Any]]:
+def _until_finished(
+    connection: ClientConnection,
+    timeout: float = 60,
+    on_done: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Every message up to the run's end; each `seq` larger than the one before."""
     events: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         event = json.loads(connection.recv(timeout=deadline - time.monotonic()))
+        if events:
+            assert event["seq"] > events[-1]["seq"], f"{event['type']} after {events[-1]}"
         events.append(event)
+        if event["type"] == "done" and on_done is not None:
+            on_done(event)
         if event["type"] == "status" and event["status"] in {"completed", "stopped", "failed"}:
             return events
     pytest.fail("the run did not finish")
@@ -61,8 +70,17 @@ QUICK = {"epochs": 1, "train_subset": 2048, "eval_limit": 256}
 
 def test_history_replay_then_since(server: Server) -> None:
     run_id = _start_run(server, "lenet5", QUICK)
-    with connect(f"{server.ws}/ws/runs/{run_id}") as live:
-        events = _until_finished(live)
+    read_at_done: list[dict[str, Any]] = []
+    with (
+        httpx.Client(base_url=server.base, timeout=30) as client,
+        connect(f"{server.ws}/ws/runs/{run_id}") as live,
+    ):
+        events = _until_finished(
+            live, on_done=lambda _: read_at_done.append(client.get(f"/api/runs/{run_id}").json())
+        )
+    # the run reads finished as soon as its `done` event is heard: stored first, then published
+    assert read_at_done[0]["status"] == "completed"
+    assert read_at_done[0]["test_accuracy"] == events[-2]["test_accuracy"]
     kinds = {event["type"] for event in events}
     assert {"status", "step", "epoch", "feature_maps", "done"} <= kinds
     assert events[-1]["status"] == "completed"

@@ -216,3 +216,22 @@ def test_a_process_started_with_the_manager_trains_the_first_run_and_the_next(
 def test_without_warming_no_process_starts_before_a_run(manager: RunManager) -> None:
     assert not manager.settings.warm_training_process  # as tests/conftest.py sets it
     assert training_pids(manager) == []
+
+
+def test_whoever_hears_done_reads_the_run_finished(manager: RunManager, heard: Heard) -> None:
+    read_at_done: list[RunStatus] = []
+
+    def on_done(run_id: str, event: dict[str, Any]) -> None:
+        if event["type"] == "done":
+            record = manager.store.get_run(run_id)
+            assert record is not None
+            read_at_done.append(record.status)
+
+    manager.add_listener(on_done)
+    run = manager.submit_spec(MLP, {**SMALL, "epochs": 1})
+    assert manager.wait(run.id, 120).status == RunStatus.COMPLETED
+    assert read_at_done == [RunStatus.COMPLETED]  # stored first, then published
+    kinds = [e["type"] for e in heard.of(run.id)]
+    assert kinds[-2:] == ["done", "status"]
+    stored = manager.store.events_since(run.id)
+    assert [e["type"] for e in stored][-2:] == ["done", "status"]

@@ -1,7 +1,8 @@
 """Websockets: a run's events (stored history, then live), and live predictions while drawing.
 
 Every message is a JSON text frame. `/ws/runs/{id}` sends the run's events exactly as stored
-(`{"seq", "type", ...}`: status, step, epoch, feature_maps, done), history first. Clients may
+(`{"seq", "type", ...}`: status, step, epoch, feature_maps, done), history first, each `seq`
+larger than the one before (so `?since=` the last one seen resumes without repeats). Clients may
 send `{"type": "ping"}` (answered with `{"type": "pong"}`); anything else gets
 `{"type": "error", "detail": ...}` and the socket stays open.
 """
@@ -62,21 +63,21 @@ async def run_events(
         # Unsaved first, then the store: an event flushed in between is in both, never in neither.
         unsaved = [event for event in manager.unsaved_events(run_id) if event["seq"] > since]
         history = await run_in_threadpool(store.events_since, run_id, since) + unsaved
+        frame = manager.latest_feature_maps(run_id)  # live frames are not stored: add the newest
+        if frame is not None and frame["seq"] > since:
+            history.append(frame)
         last = since
         for event in sorted({event["seq"]: event for event in history}.values(), key=_seq):
             await websocket.send_text(json.dumps(event))
             last = max(last, int(event["seq"]))
-        frame = manager.latest_feature_maps(run_id)
-        if frame is not None and frame["seq"] > since:
-            await websocket.send_text(json.dumps(frame))
 
         async def forward() -> None:
             nonlocal last
-            while True:
+            while True:  # every message's seq is larger than the one before
                 frame = await subscription.get()
-                if frame.seq <= last and frame.type != "feature_maps":
+                if frame.seq <= last:
                     continue  # already sent from the history
-                last = max(last, frame.seq)
+                last = frame.seq
                 await websocket.send_text(frame.text)
 
         await _serve_until_closed(websocket, forward(), _answer_pings)

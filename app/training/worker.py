@@ -78,6 +78,7 @@ class _ActiveRun:
     resume: bool = False  # continue from the stored checkpoint
     snapshot: WeightSnapshot | None = None
     feature_maps: dict[str, Any] | None = None
+    done: dict[str, Any] | None = None  # the `done` event, held until the store has the end
     pending_events: list[dict[str, Any]] = field(default_factory=list)
     flushed_at: float = field(default_factory=time.monotonic)
 
@@ -511,12 +512,15 @@ class RunManager:
             self.store.update_run(active.run_id, expect_status=_RUNNING_STATES, **fields)
         except Exception:
             logger.exception("run %s: cannot record its end (%s)", active.run_id, status)
-        event = StatusEvent(seq=active.seq(), status=status.value, reason=reason)
-        try:
-            self._emit(active, event)
-        except Exception:  # e.g. the disk is full: listeners still hear how the run ended
-            logger.exception("run %s: cannot store its end (%s)", active.run_id, status)
-            self._broadcast(active, event.type, event.to_dict())
+        # The store reads finished first: whoever hears `done` and asks for the run sees it so.
+        ending = [active.done] if active.done is not None and status == RunStatus.COMPLETED else []
+        ending.append(StatusEvent(seq=active.seq(), status=status.value, reason=reason).to_dict())
+        for data in ending:
+            try:
+                self._persist(active, data)
+            except Exception:  # e.g. the disk is full: listeners still hear how the run ended
+                logger.exception("run %s: cannot store its end (%s)", active.run_id, status)
+            self._broadcast(active, data["type"], data)
         self._flush(active, quiet=True)
 
     def _emit(self, active: _ActiveRun, event: Event) -> None:
@@ -527,6 +531,9 @@ class RunManager:
         """`_emit` for an event in its JSON form (as it comes from a training process)."""
         kind = data["type"]
         active.seq.advance_past(data["seq"])
+        if kind == "done":
+            active.done = data  # stored and published by _end, once the run reads finished
+            return
         if kind == "feature_maps":
             active.feature_maps = data
             if data.get("at_epoch_end"):
