@@ -12,10 +12,11 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from app import __version__
-from app.api import docs, health, layers, models, pages, runs, tokens, ws
+from app.api import docs, health, layers, metrics, models, pages, runs, tokens, ws
 from app.api.errors import install_error_handlers
 from app.api.identity import CookieSigner, IdentityMiddleware, load_secret_key
 from app.api.limits import BodySizeLimit
+from app.api.metrics import install_metrics
 from app.api.ratelimit import RateLimit
 from app.api.security import SecurityHeaders, add_cors, inline_script_hashes
 from app.events import EventBus
@@ -87,10 +88,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     scripts = inline_script_hashes(app.state.templates.env)
     app.add_middleware(SecurityHeaders, script_hashes=scripts)  # outermost: on every response
     install_error_handlers(app)
+    install_metrics(app)  # its middleware outermost: every request is counted
     for router in (
         docs.router,
         health.router,
         layers.router,
+        metrics.router,
         models.router,
         runs.router,
         tokens.router,

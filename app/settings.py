@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     access_token: SecretStr | None = Field(
         default=None, description="in shared mode, the token people enter once to join"
     )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="GET /metrics (Prometheus) wants `Authorization: Bearer` this token; unset: "
+        "/metrics is open in single-user mode and off (404) in shared mode",
+    )
     secret_key: SecretStr | None = Field(
         default=None,
         description="signs identity cookies; default: a random key kept in data_dir/secret_key",
@@ -87,7 +92,7 @@ class Settings(BaseSettings):
     max_kernel_size: int = Field(default=11, ge=1)
     max_nesting: int = Field(default=4, ge=1)
 
-    @field_validator("access_token", "secret_key", mode="before")
+    @field_validator("access_token", "metrics_token", "secret_key", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         """An empty variable (e.g. compose's `${NNP_ACCESS_TOKEN:-}`) means: not set."""

@@ -60,7 +60,10 @@ def test_stalled_viewer_is_bounded_and_keeps_every_key_event() -> None:
             await asyncio.sleep(0)  # let the loop deliver
             assert stalled.pending() <= 100 + 20 + 1 + 1
             frames = [await stalled.get() for _ in range(stalled.pending())]
+            dropped_while_watching = bus.dropped()
         events = [json.loads(frame.text) for frame in frames]
+        published = 20_000 + 40 + 1  # steps and epochs, feature maps, done
+        assert dropped_while_watching == bus.dropped() == published - len(events)  # counted once
         kinds = [event["type"] for event in events]
         assert kinds.count("epoch") == 20
         assert kinds.count("done") == 1

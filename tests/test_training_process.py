@@ -154,6 +154,7 @@ def test_kill_9_of_the_training_process_interrupts_the_run_and_resume_goes_on(
     record = manager.wait(run.id, 60)
     assert record.status == RunStatus.INTERRUPTED
     assert record.error is not None and "killed by signal 9" in record.error
+    assert manager.executor_errors == 1  # /metrics: nnp_executor_errors_total
     # killed after its first checkpoint (the process may have run ahead of its events)
     assert 1 <= record.epoch < 3 and record.checkpoint is not None
     last = heard.of(run.id)[-1]

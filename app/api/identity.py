@@ -114,6 +114,9 @@ def local_next(target: str | None) -> str:
     return target
 
 
+_OWN_CREDENTIALS = frozenset({"/metrics"})  # checked by the route (NNP_METRICS_TOKEN)
+
+
 class IdentityMiddleware:
     """Resolve the identity of every request (see the module docstring)."""
 
@@ -132,6 +135,10 @@ class IdentityMiddleware:
             return
         if not settings.is_shared():
             scope.setdefault("state", {})["identity"] = Identity(LOCAL_USER, False, "local")
+            await self.app(scope, receive, send)
+            return
+        if scope["path"] in _OWN_CREDENTIALS:  # its bearer token is not a person's
+            scope.setdefault("state", {})["identity"] = Identity(None, True, "none")
             await self.app(scope, receive, send)
             return
         identity = await _resolve(headers, state.store, state.signer)

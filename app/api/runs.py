@@ -2,9 +2,10 @@
 
 import json
 import re
+import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Query, Response, status
+from fastapi import APIRouter, Body, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from app.api.access import owned_model, owned_run, readable_run
@@ -17,6 +18,7 @@ from app.api.deps import (
     StoreDep,
     UserDep,
 )
+from app.api.metrics import observe_prediction
 from app.api.predict_input import PredictRequest, prepared_digit
 from app.api.run_views import RunCreated, RunPublic, run_view, run_views
 from app.inference.export import MEDIA_TYPES, SUFFIXES, ExportFormat, export_model
@@ -224,6 +226,7 @@ def unshare_run(run_id: str, store: StoreDep, user: UserDep) -> Response:
     },
 )
 def predict(
+    request: Request,
     run_id: str,
     body: Annotated[PredictRequest, Body()],
     predictor: PredictorDep,
@@ -236,8 +239,10 @@ def predict(
 
     Answers `{"prediction", "probabilities": [10], "input": 28×28, "step", "activations"?}`.
     """
+    started = time.perf_counter()
     readable_run(store, run_id, identity, share)
     answer = predictor.predict(run_id, prepared_digit(body), activations).to_dict()
+    observe_prediction(request.app, "rest", time.perf_counter() - started)
     # Plain numbers only: json.dumps is many times faster than FastAPI's generic encoder here.
     return Response(json.dumps(answer), media_type="application/json")
 

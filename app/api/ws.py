@@ -10,6 +10,7 @@ send `{"type": "ping"}` (answered with `{"type": "pong"}`); anything else gets
 import asyncio
 import contextlib
 import json
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, WebSocket, WebSocketDisconnect
@@ -18,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.access import readable_run
 from app.api.identity import Identity
+from app.api.metrics import observe_prediction
 from app.api.predict_input import PredictRequest, prepared_digit
 from app.events import EventBus
 from app.imaging import ImageError
@@ -147,7 +149,7 @@ async def live_predictions(websocket: WebSocket) -> None:
             arrived.clear()
             request, newest = newest, None
             if request is not None:
-                answer = await _predict(predictor, store, identity, request)
+                answer = await _predict(websocket, predictor, store, identity, request)
                 await websocket.send_text(json.dumps(answer))
 
     async def take(websocket: WebSocket, message: str) -> None:
@@ -167,9 +169,15 @@ async def live_predictions(websocket: WebSocket) -> None:
 
 
 async def _predict(
-    predictor: Predictor, store: Store, identity: Identity, data: dict[str, Any]
+    websocket: WebSocket,
+    predictor: Predictor,
+    store: Store,
+    identity: Identity,
+    data: dict[str, Any],
 ) -> dict[str, Any]:
+    started = time.perf_counter()
     answer = await run_in_threadpool(_predict_now, predictor, store, identity, data)
+    observe_prediction(websocket.app, "websocket", time.perf_counter() - started)
     if isinstance(data.get("id"), str | int):
         answer["id"] = data["id"]  # lets the client match answers to its drawings
     return answer

@@ -95,6 +95,7 @@ class EventBus:
         self._max_points = max_points
         self._subscribers: dict[str, set[Subscription]] = {}
         self._lock = threading.Lock()
+        self._dropped_by_closed = 0  # frames dropped for viewers who have left
 
     def publish(self, run_id: str, event: Event) -> None:
         """Hand an event to every viewer of `run_id`; safe from any thread, never blocks."""
@@ -117,6 +118,17 @@ class EventBus:
         with self._lock:
             return len(self._subscribers.get(run_id, ()))
 
+    def total_viewers(self) -> int:
+        """How many subscriptions there are, over every run."""
+        with self._lock:
+            return sum(len(subscriptions) for subscriptions in self._subscribers.values())
+
+    def dropped(self) -> int:
+        """Frames dropped for slow viewers since the bus started."""
+        with self._lock:
+            live = sum(s.dropped for subs in self._subscribers.values() for s in subs)
+            return self._dropped_by_closed + live
+
     @asynccontextmanager
     async def subscribe(self, run_id: str) -> AsyncIterator[Subscription]:
         """A subscription that lives as long as the `async with` block."""
@@ -129,5 +141,6 @@ class EventBus:
             with self._lock:
                 remaining = self._subscribers.get(run_id, set())
                 remaining.discard(subscription)
+                self._dropped_by_closed += subscription.dropped
                 if not remaining:
                     self._subscribers.pop(run_id, None)

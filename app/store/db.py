@@ -523,6 +523,12 @@ class Store:
             ).fetchall()
         return [_run_from_row(row, self.data_dir) for row in rows]
 
+    def count_runs(self) -> dict[str, int]:
+        """How many runs are in each status (statuses without runs are left out)."""
+        with self._reading() as conn:
+            rows = conn.execute("SELECT status, COUNT(*) FROM runs GROUP BY status").fetchall()
+        return {str(status): int(count) for status, count in rows}
+
     def update_run(
         self,
         run_id: str,

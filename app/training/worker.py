@@ -79,6 +79,7 @@ class _ActiveRun:
     snapshot: WeightSnapshot | None = None
     feature_maps: dict[str, Any] | None = None
     done: dict[str, Any] | None = None  # the `done` event, held until the store has the end
+    samples_per_s: float | None = None  # the latest step's training pace (0 while paused)
     pending_events: list[dict[str, Any]] = field(default_factory=list)
     flushed_at: float = field(default_factory=time.monotonic)
 
@@ -151,6 +152,7 @@ class RunManager:
         self._workers: dict[torch.device, DeviceWorker] = {}
         self._closing = False
         self._started = False
+        self.executor_errors = 0  # runs cut short because their executor failed (process lost)
         self._executor: Executor = make_executor(
             not self.settings.training_process,
             self.mnist,
@@ -355,6 +357,22 @@ class RunManager:
             workers = list(self._workers.values())
         return [run_id for worker in workers for run_id in worker.order()]
 
+    def queue_lengths(self) -> dict[str, int]:
+        """How many runs wait to start, per device."""
+        with self._lock:
+            workers = list(self._workers.values())
+        return {str(worker.device): len(worker.order()) for worker in workers}
+
+    def training_paces(self) -> list[tuple[str, str, float]]:
+        """(run id, device, samples/s of its latest step) of each run that has trained a step."""
+        with self._lock:
+            active = list(self._active.values())
+        return [
+            (run.run_id, str(run.device), float(run.samples_per_s))
+            for run in active
+            if run.samples_per_s is not None
+        ]
+
     def unsaved_events(self, run_id: str) -> list[dict[str, Any]]:
         """Events of a running run not written to the store yet (step points wait up to 1 s)."""
         with self._lock:
@@ -433,6 +451,8 @@ class RunManager:
             self._emit(active, StatusEvent(seq=active.seq(), status=RunStatus.RUNNING.value))
             result = self._train(active, record)
         except TrainingProcessLostError as error:
+            with self._lock:
+                self.executor_errors += 1
             self._end(active, RunStatus.INTERRUPTED, error=str(error))
         except Exception as error:
             reason = describe_failure(error, str(active.device), self.store.data_dir)
@@ -539,6 +559,7 @@ class RunManager:
             if data.get("at_epoch_end"):
                 self._persist(active, data)
         elif kind == "step":
+            active.samples_per_s = data.get("samples_per_s")
             active.pending_events.append(data)
             if (
                 len(active.pending_events) >= FLUSH_EVENTS
@@ -548,6 +569,8 @@ class RunManager:
         else:
             self._persist(active, data)
             if kind == "status" and data["status"] in ("paused", "running"):
+                if data["status"] == "paused":
+                    active.samples_per_s = 0.0
                 self.store.update_run(
                     active.run_id, expect_status=_RUNNING_STATES, status=data["status"]
                 )
