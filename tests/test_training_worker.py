@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from app.data import Mnist
-from app.inference import Predictor
+from app.inference import Predictor, RunModels
 from app.nn import BuiltModel, build_model, load_preset
 from app.settings import Settings
 from app.store import ConflictError, RunRecord, RunStatus, Store, load_checkpoint
@@ -151,8 +151,8 @@ def test_run_completes_and_everything_is_persisted(manager: RunManager, events: 
     assert snapshot is not None and snapshot.step == 8
     assert all(torch.equal(snapshot.state[k], v) for k, v in checkpoint.model_state.items())
 
-    model = manager.snapshot_model(run.id)
-    assert model is not None and not model.training
+    model = RunModels(manager).get(run.id).module  # what predictions and exports use
+    assert not model.training
     validation = manager.mnist().validation
     inputs = (validation.images[:200].float() / 255 - 0.1307) / 0.3081
     with torch.no_grad():

@@ -5,9 +5,9 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Response, status
 
 from app.api.access import owned_model, readable_model
-from app.api.deps import IdentityDep, SettingsDep, ShareQuery, StoreDep, UserDep
+from app.api.deps import IdentityDep, ManagerDep, SettingsDep, ShareQuery, StoreDep, UserDep
 from app.api.schemas import ModelCreate, ModelPublic, SpecCheck
-from app.nn import parse_spec, summarize
+from app.nn import summarize
 from app.store import ModelRecord
 
 router = APIRouter(prefix="/api", tags=["models"])
@@ -25,20 +25,9 @@ def check_spec(body: SpecCheck, settings: SettingsDep) -> dict[str, Any]:
 
 
 @router.post("/models", status_code=status.HTTP_201_CREATED, responses=_INVALID)
-def create_model(
-    body: ModelCreate, store: StoreDep, settings: SettingsDep, user: UserDep
-) -> ModelPublic:
+def create_model(body: ModelCreate, manager: ManagerDep, user: UserDep) -> ModelPublic:
     """Save a named spec; answers with its id and summary."""
-    limits = settings.spec_limits()
-    spec = parse_spec(body.spec, limits)
-    summary = summarize(spec, limits)
-    record = store.create_model(
-        body.name,
-        spec.model_dump(mode="json", exclude_unset=True),
-        summary.to_dict(),
-        owner=user.owner,
-    )
-    return _public(record)
+    return _public(manager.create_model(body.name, body.spec, owner=user.owner))
 
 
 @router.get("/models")

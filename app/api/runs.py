@@ -21,8 +21,8 @@ from app.api.deps import (
 from app.api.metrics import observe_prediction
 from app.api.predict_input import PredictRequest, prepared_digit
 from app.api.run_views import RunCreated, RunPublic, run_view, run_views
+from app.inference import NoWeightsError
 from app.inference.export import MEDIA_TYPES, SUFFIXES, ExportFormat, export_model
-from app.nn import build_model
 from app.training import DEFAULT_LR, ConfigError, TrainConfig, parse_config
 
 router = APIRouter(prefix="/api", tags=["runs"])
@@ -270,7 +270,7 @@ def read_confusion_cell(
 )
 def export_run(
     run_id: str,
-    manager: ManagerDep,
+    predictor: PredictorDep,
     store: StoreDep,
     identity: IdentityDep,
     export_format: Annotated[ExportFormat, Query(alias="format")] = "safetensors",
@@ -278,14 +278,15 @@ def export_run(
 ) -> Response:
     """Download the trained model as safetensors, TorchScript or ONNX (input: (N, 1, 28, 28))."""
     record = readable_run(store, run_id, identity, share)
-    snapshot = manager.latest_weights(run_id)
-    model = store.get_model(record.model_id)
-    if snapshot is None or model is None:
-        raise HTTPException(409, f"run '{run_id}' has no weights yet (it is {record.status})")
-    built = build_model(model.spec, manager.settings.spec_limits())
-    built.module.load_state_dict(snapshot.state)
-    metadata = {"spec": model.spec, "config": record.config, "step": snapshot.step}
-    content = export_model(built.module, built.summary.input_shape, export_format, metadata)
+    try:
+        model = predictor.models.get(run_id)
+    except NoWeightsError:
+        raise HTTPException(
+            409, f"run '{run_id}' has no weights yet (it is {record.status})"
+        ) from None
+    with model.lock:  # newer weights are loaded in place: not while they are written out
+        metadata = {"spec": model.spec, "config": model.config, "step": model.snapshot.step}
+        content = export_model(model.module, model.summary.input_shape, export_format, metadata)
     filename = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{model.name}-{run_id}").strip("-")
     return Response(
         content,

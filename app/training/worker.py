@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
 from app.data import Mnist, load_mnist
-from app.nn import build_model, parse_spec, summarize
+from app.nn import parse_spec, summarize
 from app.settings import Settings
 from app.store import (
     CheckpointError,
@@ -240,11 +239,14 @@ class RunManager:
 
     # -- creating runs -----------------------------------------------------------------------
 
-    def create_model(self, name: str, spec: object) -> ModelRecord:
-        """Validate a spec (SpecError if bad) and save it as a model."""
-        model_spec = parse_spec(spec, self.settings.spec_limits())
-        summary = summarize(model_spec, self.settings.spec_limits())
-        return self.store.create_model(name, model_spec.model_dump(mode="json"), summary.to_dict())
+    def create_model(self, name: str, spec: object, owner: str | None = None) -> ModelRecord:
+        """Validate a spec (SpecError if bad) and save it as a model, as it was written (the
+        defaults it left out stay out)."""
+        limits = self.settings.spec_limits()
+        model_spec = parse_spec(spec, limits)
+        summary = summarize(model_spec, limits)
+        stored = model_spec.model_dump(mode="json", exclude_unset=True)
+        return self.store.create_model(name, stored, summary.to_dict(), owner=owner)
 
     def submit(
         self,
@@ -288,7 +290,7 @@ class RunManager:
         check_trainable(
             model_spec, summarize(model_spec, self.settings.spec_limits()), train_config
         )
-        model = self.create_model(name, model_spec)
+        model = self.create_model(name, model_spec, owner)
         return self.submit(model.id, train_config, owner)
 
     # -- control -----------------------------------------------------------------------------
@@ -414,17 +416,6 @@ class RunManager:
             while len(self._stored_snapshots) > STORED_SNAPSHOTS:
                 self._stored_snapshots.pop(next(iter(self._stored_snapshots)))
         return snapshot
-
-    def snapshot_model(self, run_id: str) -> nn.Sequential | None:
-        """A CPU copy of the run's model with its latest weights, in eval mode, for predictions."""
-        snapshot = self.latest_weights(run_id)
-        record = self.store.get_run(run_id)
-        model = self.store.get_model(record.model_id) if record else None
-        if snapshot is None or model is None:
-            return None
-        module = build_model(model.spec, self.settings.spec_limits()).module
-        module.load_state_dict(snapshot.state)
-        return module.eval()
 
     # -- inside the worker -------------------------------------------------------------------
 
