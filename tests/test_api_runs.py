@@ -208,6 +208,7 @@ def test_queue_positions_and_a_run_without_weights(client: TestClient) -> None:
     [
         ({"model_id": "nope"}, 404, "nope"),
         ({"model_id": "X", "config": {"epochs": 0}}, 422, "epochs"),
+        ({"model_id": "X", "config": {"epochs": 51}}, 422, "trains at most 50, got 51"),
         ({"model_id": "X", "config": {"optimiser": "adam"}}, 422, "optimiser"),
         ({"model_id": "X", "config": {"lr": "fast"}}, 422, "lr"),
         ({"config": {}}, 422, "model_id"),

@@ -23,7 +23,7 @@ from app.api.predict_input import PredictRequest, prepared_digit
 from app.api.run_views import RunCreated, RunPublic, run_view, run_views
 from app.inference import NoWeightsError
 from app.inference.export import MEDIA_TYPES, SUFFIXES, ExportFormat, export_model
-from app.training import DEFAULT_LR, ConfigError, TrainConfig, parse_config
+from app.training import DEFAULT_LR, TrainConfig
 
 router = APIRouter(prefix="/api", tags=["runs"])
 
@@ -92,13 +92,8 @@ def create_run(
 ) -> RunCreated:
     """Queue a training run of a saved model; it starts when the runs before it have."""
     owned_model(store, body.model_id, user)
-    config = parse_config(body.config)
-    if config.epochs > settings.max_epochs:
-        raise ConfigError(
-            [("epochs", f"this server trains at most {settings.max_epochs}, got {config.epochs}")]
-        )
     record = manager.submit(
-        body.model_id, config, user.owner, max_active=settings.max_active_runs_per_user
+        body.model_id, body.config, user.owner, max_active=settings.max_active_runs_per_user
     )
     view = run_view(store, record, manager.queue_order())
     return RunCreated(id=view.id, status=view.status, queue_position=view.queue_position)

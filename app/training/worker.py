@@ -38,7 +38,7 @@ from app.store import (
 )
 from app.store.checkpoints import remove_partial_checkpoints
 from app.training.checks import check_trainable
-from app.training.config import TrainConfig, parse_config
+from app.training.config import ConfigError, TrainConfig, parse_config
 from app.training.control import RunControl, StopKind
 from app.training.device import configure_threads, resolve_device
 from app.training.events import Event, SeqCounter, StatusEvent
@@ -260,10 +260,16 @@ class RunManager:
         """Queue a run of a stored model (`starter`: the run made for newcomers).
 
         Raises NotFoundError (no such model), SpecError (the stored spec no longer validates),
-        ConfigError (a bad config field, or a model that cannot learn MNIST with it), LimitError
-        (`owner` already has `max_active` active runs).
+        ConfigError (a bad config field, more epochs than the server's `max_epochs`, or a model
+        that cannot learn MNIST with it), LimitError (`owner` already has `max_active` active
+        runs).
         """
         train_config = parse_config(config)
+        if train_config.epochs > self.settings.max_epochs:
+            most = self.settings.max_epochs
+            raise ConfigError(
+                [("epochs", f"this server trains at most {most}, got {train_config.epochs}")]
+            )
         model = self.store.get_model(model_id)
         if model is None:
             raise NotFoundError(f"no model {model_id}")
