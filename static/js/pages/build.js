@@ -71,12 +71,12 @@ const validate = debounce(async () => {
   } catch (error) {
     if (error.name === "AbortError" || check !== state.check) return;
     state.valid = false;
-    await showSpecErrors(error, spec, controller.signal);
+    await showSpecErrors(error, spec, controller.signal, check);
   }
 }, 120);
 
-/** Mark the layers a 422 names; show the valid prefix's shapes. */
-async function showSpecErrors(error, spec, signal) {
+/** Mark the layers a 422 names; show the valid prefix's shapes (unless a newer check began). */
+async function showSpecErrors(error, spec, signal, check = state.check) {
   if (!(error instanceof api.ApiError) || error.status !== 422) {
     say(els.specMessage, error.message, "error");
     return;
@@ -96,6 +96,9 @@ async function showSpecErrors(error, spec, signal) {
     } catch {
       prefix = null;
     }
+    // The spec changed while the prefix was checked: these errors are stale, the newer check
+    // shows its own (an aborted request lands here too).
+    if (check !== state.check) return;
   }
   const loose = builder.showErrors(errors, prefix);
   const layerCount = new Set(errors.filter((e) => e.layer != null).map((e) => e.layer)).size;
