@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from app.nn import BuiltModel
+from app.training.checkpoint_meta import CheckpointMeta
 from app.training.config import TrainConfig
 from app.training.control import Commands, RunControl, StopKind
 from app.training.data import DeviceData, epoch_batches
@@ -543,29 +544,27 @@ class Trainer:
     def state(self, *, final: bool) -> TrainingState:
         """Everything needed to go on from here (at an epoch boundary) or to use the weights."""
         best = self._best
-        meta: dict[str, Any] = {
-            "epoch": self.epoch,
-            "step": self.step,
-            "seq": self.seq.last,
-            "base_lr": self.base_lr,
-            "train_seconds": self.train_seconds,
-            "samples": self.samples,
-            "best_val_accuracy": best.accuracy,
-            "best_epoch": best.epoch,
-            "stale_epochs": best.stale_epochs,
-            "final": final,
-            "config": self.config.model_dump(),
-            "cpu_rng": torch.get_rng_state(),
-            "permutation_rng": self._generator.get_state(),
-        }
-        if self.device.type == "cuda":
-            meta["cuda_rng"] = torch.cuda.get_rng_state(self.device)
-        if best.state is not None and best.epoch != self.epoch:
-            meta["best_model_state"] = best.state
+        meta = CheckpointMeta(
+            epoch=self.epoch,
+            step=self.step,
+            seq=self.seq.last,
+            base_lr=self.base_lr,
+            train_seconds=self.train_seconds,
+            samples=self.samples,
+            best_val_accuracy=best.accuracy,
+            best_epoch=best.epoch,
+            stale_epochs=best.stale_epochs,
+            final=final,
+            config=self.config.model_dump(),
+            cpu_rng=torch.get_rng_state(),
+            permutation_rng=self._generator.get_state(),
+            cuda_rng=torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
+            best_model_state=best.state if best.epoch != self.epoch else None,
+        )
         return TrainingState(
             model_state=dict(self.module.state_dict()),
             optimizer_state=self.optimizer.state_dict(),
-            meta=meta,
+            meta=meta.to_dict(),
         )
 
     def _save(self, *, final: bool) -> None:
@@ -574,27 +573,26 @@ class Trainer:
 
     def _restore(self, state: TrainingState) -> None:
         """Continue from a checkpoint taken at the end of an epoch."""
-        meta = state.meta
+        meta = CheckpointMeta.from_dict(state.meta)
         self.module.load_state_dict(state.model_state)
         if state.optimizer_state is not None:
             self.optimizer.load_state_dict(state.optimizer_state)
             _match_parameter_layouts(self.optimizer)
-        self.epoch = int(meta["epoch"])
-        self.step = int(meta["step"])
-        self.base_lr = float(meta["base_lr"])
-        self.train_seconds = float(meta.get("train_seconds", 0.0))
-        self.samples = int(meta.get("samples", 0))
+        self.epoch, self.step, self.base_lr = meta.epoch, meta.step, meta.base_lr
+        self.train_seconds, self.samples = meta.train_seconds, meta.samples
         self._best = _Best(
-            accuracy=meta.get("best_val_accuracy"),
-            epoch=meta.get("best_epoch"),
-            stale_epochs=int(meta.get("stale_epochs", 0)),
+            accuracy=meta.best_val_accuracy,
+            epoch=meta.best_epoch,
+            stale_epochs=meta.stale_epochs,
         )
         if self._keeps_best_weights():
-            best_state = meta.get("best_model_state")
+            best_state = meta.best_model_state
             self._best.state = (
                 _cpu_copy(best_state) if best_state else _cpu_copy(self.module.state_dict())
             )
-        torch.set_rng_state(meta["cpu_rng"].cpu())
-        self._generator.set_state(meta["permutation_rng"].cpu())
-        if "cuda_rng" in meta and self.device.type == "cuda":
-            torch.cuda.set_rng_state(meta["cuda_rng"].cpu(), self.device)
+        if meta.cpu_rng is None or meta.permutation_rng is None:
+            raise TrainingError("the checkpoint lacks the random states needed to resume")
+        torch.set_rng_state(meta.cpu_rng.cpu())
+        self._generator.set_state(meta.permutation_rng.cpu())
+        if meta.cuda_rng is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state(meta.cuda_rng.cpu(), self.device)

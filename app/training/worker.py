@@ -37,6 +37,7 @@ from app.store import (
     save_checkpoint,
 )
 from app.store.checkpoints import remove_partial_checkpoints
+from app.training.checkpoint_meta import CheckpointMeta
 from app.training.checks import check_trainable
 from app.training.config import ConfigError, TrainConfig, parse_config
 from app.training.control import RunControl, StopKind
@@ -415,8 +416,8 @@ class RunManager:
         except (CheckpointError, OSError):
             logger.warning("run %s: cannot read its checkpoint", run_id, exc_info=True)
             return None
-        meta = checkpoint.meta
-        snapshot = WeightSnapshot(int(meta["step"]), int(meta["epoch"]), checkpoint.model_state)
+        meta = CheckpointMeta.from_dict(checkpoint.meta)
+        snapshot = WeightSnapshot(meta.step, meta.epoch, checkpoint.model_state)
         with self._lock:
             self._stored_snapshots[run_id] = (version, snapshot)
             while len(self._stored_snapshots) > STORED_SNAPSHOTS:
@@ -485,23 +486,23 @@ class RunManager:
         """Write the checkpoint atomically, then record it (events up to it are flushed first)."""
         self._flush(active)
         path = checkpoint_dir(self.store.data_dir, active.run_id) / CHECKPOINT_NAME
-        meta = state.meta
+        meta = CheckpointMeta.from_dict(state.meta)
         try:
-            save_checkpoint(path, state.model_state, state.optimizer_state, meta)
+            save_checkpoint(path, state.model_state, state.optimizer_state, state.meta)
         except OSError as error:
             problem = disk_problem(error, self.store.data_dir)
             if problem is None:
                 raise
             kept = "its previous checkpoint is kept" if path.exists() else "no epoch was saved"
             raise TrainingError(
-                f"{problem[0]}: cannot save the checkpoint of epoch {meta['epoch']} ({kept}); "
+                f"{problem[0]}: cannot save the checkpoint of epoch {meta.epoch} ({kept}); "
                 f"{problem[1]}, then train it again"
             ) from error
         self.store.update_run(
             active.run_id,
-            epoch=int(meta["epoch"]),
-            step=int(meta["step"]),
-            best_val_accuracy=meta["best_val_accuracy"],
+            epoch=meta.epoch,
+            step=meta.step,
+            best_val_accuracy=meta.best_val_accuracy,
             checkpoint=str(path),
         )
 
@@ -638,11 +639,11 @@ class RunManager:
         reason = "restarting from the beginning (no epoch had finished)"
         if record.checkpoint is not None:
             try:
-                meta = load_checkpoint(record.checkpoint).meta
-            except CheckpointError as error:
+                meta = CheckpointMeta.from_dict(load_checkpoint(record.checkpoint).meta)
+            except (CheckpointError, TypeError) as error:  # TypeError: a field is missing
                 raise ConflictError(f"cannot resume run {record.id}: {error}") from None
-            kept_seq = int(meta["seq"])
-            reason = f"resuming after epoch {meta['epoch']}"
+            kept_seq = meta.seq
+            reason = f"resuming after epoch {meta.epoch}"
         record = self.store.update_run(
             record.id, expect_status=[RunStatus.INTERRUPTED], status=RunStatus.QUEUED, error=None
         )
