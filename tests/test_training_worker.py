@@ -16,7 +16,7 @@ from app.data import Mnist
 from app.inference import Predictor, RunModels
 from app.nn import BuiltModel, build_model, load_preset
 from app.settings import Settings
-from app.store import ConflictError, RunRecord, RunStatus, Store, load_checkpoint
+from app.store import ConflictError, NotFoundError, RunRecord, RunStatus, Store, load_checkpoint
 from app.training import ConfigError, RunManager, Throttle
 
 MLP = load_preset("mlp")
@@ -161,6 +161,13 @@ def test_run_completes_and_everything_is_persisted(manager: RunManager, events: 
     done = events.of(run.id, "done")[0]
     epoch = events.of(run.id, "epoch")[-1]
     assert accuracy == pytest.approx(epoch["val_accuracy"]) and done["val_accuracy"] == accuracy
+
+    manager.delete_run(run.id)  # its history, checkpoint and cached weights go with it
+    assert manager.store.get_run(run.id) is None and manager.latest_weights(run.id) is None
+    assert run.id not in manager._stored_snapshots
+    assert not Path(record.checkpoint or "").exists()
+    with pytest.raises(NotFoundError, match="no run with id"):
+        manager.delete_run(run.id)
 
 
 def test_bad_submissions_are_refused_with_the_field(manager: RunManager) -> None:

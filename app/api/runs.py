@@ -173,11 +173,12 @@ def update_run(
 
 
 @router.delete("/runs/{run_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_STATE)
-def delete_run(run_id: str, store: StoreDep, predictor: PredictorDep, user: UserDep) -> Response:
+def delete_run(
+    run_id: str, store: StoreDep, manager: ManagerDep, predictor: PredictorDep, user: UserDep
+) -> Response:
     """Delete a finished run, its history and its weights (stop it first if it is active)."""
     owned_run(store, run_id, user)
-    if not store.delete_run(run_id):
-        raise HTTPException(404, f"no run with id '{run_id}'")
+    manager.delete_run(run_id)
     predictor.forget(run_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -300,6 +300,14 @@ class RunManager:
         model = self.create_model(name, model_spec, owner)
         return self.submit(model.id, train_config, owner)
 
+    def delete_run(self, run_id: str) -> None:
+        """Delete a finished run, its history, checkpoint and cached weights (NotFoundError;
+        ConflictError while it is queued, running or paused: stop it first)."""
+        if not self.store.delete_run(run_id):
+            raise NotFoundError(f"no run with id '{run_id}'")
+        with self._lock:
+            self._stored_snapshots.pop(run_id, None)
+
     # -- control -----------------------------------------------------------------------------
 
     def pause(self, run_id: str) -> None:
