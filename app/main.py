@@ -21,6 +21,7 @@ from app.api.ratelimit import RateLimit
 from app.api.security import SecurityHeaders, add_cors, inline_script_hashes
 from app.events import EventBus
 from app.inference import Predictor
+from app.service import Playground
 from app.settings import Settings
 from app.store import Store
 from app.training import RunManager
@@ -57,7 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await run_in_threadpool(manager.start)
             await run_in_threadpool(start_starter_run, manager)
             app.state.store, app.state.bus, app.state.manager = store, bus, manager
-            app.state.predictor = Predictor(manager)
+            app.state.predictor = predictor = Predictor(manager)
+            app.state.playground = Playground(store, manager, predictor, settings)
             try:
                 yield
             finally:

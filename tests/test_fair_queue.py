@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.api.run_views import run_views
 from app.data import Mnist
 from app.nn import load_preset
+from app.service.run_views import run_views
 from app.settings import Settings
 from app.store import RunRecord, RunStatus, Store
 from app.training import RunManager, Throttle

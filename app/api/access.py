@@ -9,45 +9,48 @@ import hmac
 from fastapi import HTTPException
 
 from app.api.identity import Identity
-from app.store import ModelRecord, RunRecord, Store
+from app.service import Playground
+from app.store import ModelRecord, RunRecord
 
 
-def owned_model(store: Store, model_id: str, identity: Identity) -> ModelRecord:
+def owned_model(playground: Playground, model_id: str, identity: Identity) -> ModelRecord:
     """The model if this person owns it (anyone in single-user mode), else 404."""
-    record = store.get_model(model_id)
+    record = playground.model(model_id)
     if record is None or not identity.owns(record.owner):
         raise HTTPException(404, f"no model with id '{model_id}'")
     return record
 
 
 def readable_model(
-    store: Store, model_id: str, identity: Identity, share: str | None
+    playground: Playground, model_id: str, identity: Identity, share: str | None
 ) -> ModelRecord:
     """The model if this person owns it, holds the share token of one of its runs, or it is the
     starter run's model, else 404."""
-    record = store.get_model(model_id)
+    record = playground.model(model_id)
     if record is not None and not identity.owns(record.owner):
-        run = store.shared_run(share) if share else None
+        run = playground.shared_run(share) if share else None
         shared = run is not None and run.model_id == model_id
-        if not shared and not store.list_runs(model_id, with_starters=True):
+        if not shared and not playground.runs(model_id, with_starters=True):
             record = None
     if record is None:
         raise HTTPException(404, f"no model with id '{model_id}'")
     return record
 
 
-def owned_run(store: Store, run_id: str, identity: Identity) -> RunRecord:
+def owned_run(playground: Playground, run_id: str, identity: Identity) -> RunRecord:
     """The run if this person owns it and so may control it, else 404."""
-    record = store.get_run(run_id)
+    record = playground.run(run_id)
     if record is None or not identity.owns(record.owner):
         raise HTTPException(404, f"no run with id '{run_id}'")
     return record
 
 
-def readable_run(store: Store, run_id: str, identity: Identity, share: str | None) -> RunRecord:
+def readable_run(
+    playground: Playground, run_id: str, identity: Identity, share: str | None
+) -> RunRecord:
     """The run if this person owns it or holds its share token, or it is the starter run, else
     404 (401 for nobody)."""
-    record = store.get_run(run_id)
+    record = playground.run(run_id)
     if record is not None and (
         record.starter or identity.owns(record.owner) or shared_with(record, share)
     ):

@@ -6,10 +6,8 @@ from fastapi import Depends, HTTPException, Query, Request
 from starlette.requests import HTTPConnection
 
 from app.api.identity import Identity
-from app.inference import Predictor
+from app.service import Playground
 from app.settings import Settings
-from app.store import Store
-from app.training import RunManager
 
 
 def get_settings(request: Request) -> Settings:
@@ -18,30 +16,16 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_store(request: Request) -> Store:
-    """The app's SQLite store, opened by the lifespan."""
-    store: Store = request.app.state.store
-    return store
-
-
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-StoreDep = Annotated[Store, Depends(get_store)]
 
 
-def get_manager(request: Request) -> RunManager:
-    """The run manager that owns the training workers."""
-    manager: RunManager = request.app.state.manager
-    return manager
+def get_playground(connection: HTTPConnection) -> Playground:
+    """The service layer: the routes' one door into the core."""
+    playground: Playground = connection.app.state.playground
+    return playground
 
 
-def get_predictor(request: Request) -> Predictor:
-    """The predictor that serves drawn digits from runs' latest weights."""
-    predictor: Predictor = request.app.state.predictor
-    return predictor
-
-
-ManagerDep = Annotated[RunManager, Depends(get_manager)]
-PredictorDep = Annotated[Predictor, Depends(get_predictor)]
+PlaygroundDep = Annotated[Playground, Depends(get_playground)]
 
 
 def get_identity(connection: HTTPConnection) -> Identity:

@@ -2,10 +2,10 @@
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, Response, status
 
 from app.api.access import owned_model, readable_model
-from app.api.deps import IdentityDep, ManagerDep, SettingsDep, ShareQuery, StoreDep, UserDep
+from app.api.deps import IdentityDep, PlaygroundDep, SettingsDep, ShareQuery, UserDep
 from app.api.schemas import ModelCreate, ModelPublic, SpecCheck
 from app.nn import summarize
 from app.store import ModelRecord
@@ -25,24 +25,24 @@ def check_spec(body: SpecCheck, settings: SettingsDep) -> dict[str, Any]:
 
 
 @router.post("/models", status_code=status.HTTP_201_CREATED, responses=_INVALID)
-def create_model(body: ModelCreate, manager: ManagerDep, user: UserDep) -> ModelPublic:
+def create_model(body: ModelCreate, playground: PlaygroundDep, user: UserDep) -> ModelPublic:
     """Save a named spec; answers with its id and summary."""
-    return _public(manager.create_model(body.name, body.spec, owner=user.owner))
+    return _public(playground.create_model(body.name, body.spec, owner=user.owner))
 
 
 @router.get("/models")
-def list_models(store: StoreDep, user: UserDep) -> list[ModelPublic]:
+def list_models(playground: PlaygroundDep, user: UserDep) -> list[ModelPublic]:
     """Every saved model (in shared mode: the caller's), oldest first."""
     owner = user.user_id if user.shared else None
-    return [_public(record) for record in store.list_models(owner)]
+    return [_public(record) for record in playground.models(owner)]
 
 
 @router.get("/models/{model_id}", responses=_NOT_FOUND)
 def read_model(
-    model_id: str, store: StoreDep, identity: IdentityDep, share: ShareQuery = None
+    model_id: str, playground: PlaygroundDep, identity: IdentityDep, share: ShareQuery = None
 ) -> ModelPublic:
     """One saved model (also the model of a run shared with `share`)."""
-    return _public(readable_model(store, model_id, identity, share))
+    return _public(readable_model(playground, model_id, identity, share))
 
 
 @router.delete(
@@ -50,11 +50,10 @@ def read_model(
     status_code=status.HTTP_204_NO_CONTENT,
     responses={**_NOT_FOUND, 409: {"description": "The model has a queued or running run"}},
 )
-def delete_model(model_id: str, store: StoreDep, user: UserDep) -> Response:
+def delete_model(model_id: str, playground: PlaygroundDep, user: UserDep) -> Response:
     """Delete a model and its finished runs; refused while one of its runs is active."""
-    owned_model(store, model_id, user)
-    if not store.delete_model(model_id):
-        raise HTTPException(404, f"no model with id '{model_id}'")
+    owned_model(playground, model_id, user)
+    playground.delete_model(model_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

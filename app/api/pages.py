@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.api.access import readable_run
-from app.api.deps import IdentityDep, SettingsDep, ShareQuery, StoreDep
+from app.api.deps import IdentityDep, PlaygroundDep, SettingsDep, ShareQuery
 from app.api.identity import access_token_matches, local_next, set_cookie_header
 from app.nn import LAYER_KINDS, PRESET_NAMES, load_preset, summarize
 from app.nn.presets import preset_description
@@ -60,17 +60,21 @@ def runs(request: Request) -> HTMLResponse:
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
 def run(
-    request: Request, run_id: str, store: StoreDep, identity: IdentityDep, share: ShareQuery = None
+    request: Request,
+    run_id: str,
+    playground: PlaygroundDep,
+    identity: IdentityDep,
+    share: ShareQuery = None,
 ) -> HTMLResponse:
     """One run, live: controls, charts, feature maps, confusion matrix, a drawing pad.
 
     With `?share=` (someone else's run shared by link) the page is read-only.
     """
     try:
-        record = readable_run(store, run_id, identity, share)
+        record = readable_run(playground, run_id, identity, share)
     except HTTPException:
         return _page(request, "missing.html", "runs", status_code=404, run_id=run_id)
-    model = store.get_model(record.model_id)
+    model = playground.model(record.model_id)
     return _page(
         request,
         "run.html",

@@ -1,7 +1,6 @@
 """Training runs: create (queued), list, read, metrics, control, predict and export."""
 
 import json
-import re
 import time
 from typing import Annotated, Any
 
@@ -9,20 +8,12 @@ from fastapi import APIRouter, Body, HTTPException, Query, Request, Response, st
 from pydantic import BaseModel, Field
 
 from app.api.access import owned_model, owned_run, readable_run
-from app.api.deps import (
-    IdentityDep,
-    ManagerDep,
-    PredictorDep,
-    SettingsDep,
-    ShareQuery,
-    StoreDep,
-    UserDep,
-)
+from app.api.deps import IdentityDep, PlaygroundDep, ShareQuery, UserDep
 from app.api.metrics import observe_prediction
 from app.api.predict_input import PredictRequest, prepared_digit
-from app.api.run_views import RunCreated, RunPublic, run_view, run_views
 from app.inference import NoWeightsError
-from app.inference.export import MEDIA_TYPES, SUFFIXES, ExportFormat, export_model
+from app.inference.export import ExportFormat
+from app.service import RunCreated, RunPublic
 from app.training import DEFAULT_LR, TrainConfig
 
 router = APIRouter(prefix="/api", tags=["runs"])
@@ -83,120 +74,92 @@ def read_training_config() -> dict[str, Any]:
         429: {"description": "Too many queued or running runs for this person"},
     },
 )
-def create_run(
-    body: RunCreate,
-    manager: ManagerDep,
-    store: StoreDep,
-    settings: SettingsDep,
-    user: UserDep,
-) -> RunCreated:
+def create_run(body: RunCreate, playground: PlaygroundDep, user: UserDep) -> RunCreated:
     """Queue a training run of a saved model; it starts when the runs before it have."""
-    owned_model(store, body.model_id, user)
-    record = manager.submit(
-        body.model_id, body.config, user.owner, max_active=settings.max_active_runs_per_user
-    )
-    view = run_view(store, record, manager.queue_order())
+    owned_model(playground, body.model_id, user)
+    view = playground.submit(body.model_id, body.config, user.owner)
     return RunCreated(id=view.id, status=view.status, queue_position=view.queue_position)
 
 
 @router.get("/runs")
 def list_runs(
-    store: StoreDep, manager: ManagerDep, user: UserDep, model_id: str | None = None
+    playground: PlaygroundDep, user: UserDep, model_id: str | None = None
 ) -> list[RunPublic]:
     """Every run (in shared mode: the caller's and the starter run; optionally of one model),
     oldest first."""
     if user.shared:
-        records = store.list_runs(model_id, owner=user.user_id, with_starters=True)
+        records = playground.runs(model_id, owner=user.user_id, with_starters=True)
     else:
-        records = store.list_runs(model_id)
-    return run_views(store, records, manager.queue_order())
+        records = playground.runs(model_id)
+    return playground.views(records)
 
 
 @router.get("/runs/{run_id}", responses=_NOT_FOUND)
 def read_run(
-    run_id: str,
-    store: StoreDep,
-    manager: ManagerDep,
-    identity: IdentityDep,
-    share: ShareQuery = None,
+    run_id: str, playground: PlaygroundDep, identity: IdentityDep, share: ShareQuery = None
 ) -> RunPublic:
     """Status, progress, latest metrics and ETA of one run."""
-    return run_view(store, readable_run(store, run_id, identity, share), manager.queue_order())
+    return playground.view(readable_run(playground, run_id, identity, share))
 
 
 @router.get("/runs/{run_id}/metrics", responses=_NOT_FOUND)
 def read_metrics(
-    run_id: str, store: StoreDep, identity: IdentityDep, share: ShareQuery = None
+    run_id: str, playground: PlaygroundDep, identity: IdentityDep, share: ShareQuery = None
 ) -> dict[str, Any]:
     """The whole stored history: step points, epoch summaries, status changes, the final result."""
-    readable_run(store, run_id, identity, share)
-    events = store.events_since(run_id, types=["step", "epoch", "status", "done"])
-    done = [event for event in events if event["type"] == "done"]
-    return {
-        "steps": [event for event in events if event["type"] == "step"],
-        "epochs": [event for event in events if event["type"] == "epoch"],
-        "statuses": [event for event in events if event["type"] == "status"],
-        "done": done[-1] if done else None,
-    }
+    readable_run(playground, run_id, identity, share)
+    return playground.history(run_id)
 
 
 @router.post("/runs/{run_id}/pause", responses=_STATE)
-def pause_run(run_id: str, manager: ManagerDep, store: StoreDep, user: UserDep) -> RunPublic:
+def pause_run(run_id: str, playground: PlaygroundDep, user: UserDep) -> RunPublic:
     """Hold the run at its next step."""
-    owned_run(store, run_id, user)
-    manager.pause(run_id)
-    return run_view(store, owned_run(store, run_id, user), manager.queue_order())
+    owned_run(playground, run_id, user)
+    return playground.pause(run_id)
 
 
 @router.post("/runs/{run_id}/resume", responses=_STATE)
-def resume_run(run_id: str, manager: ManagerDep, store: StoreDep, user: UserDep) -> RunPublic:
+def resume_run(run_id: str, playground: PlaygroundDep, user: UserDep) -> RunPublic:
     """Go on after a pause, or queue an interrupted run again from its last checkpoint."""
-    owned_run(store, run_id, user)
-    return run_view(store, manager.resume(run_id), manager.queue_order())
+    owned_run(playground, run_id, user)
+    return playground.resume(run_id)
 
 
 @router.post("/runs/{run_id}/stop", responses=_STATE)
-def stop_run(run_id: str, manager: ManagerDep, store: StoreDep, user: UserDep) -> RunPublic:
+def stop_run(run_id: str, playground: PlaygroundDep, user: UserDep) -> RunPublic:
     """End the run at its next step (its weights so far are kept)."""
-    owned_run(store, run_id, user)
-    return run_view(store, manager.stop(run_id), manager.queue_order())
+    owned_run(playground, run_id, user)
+    return playground.stop(run_id)
 
 
 @router.patch("/runs/{run_id}", responses=_STATE)
-def update_run(
-    run_id: str, body: RunUpdate, manager: ManagerDep, store: StoreDep, user: UserDep
-) -> RunPublic:
+def update_run(run_id: str, body: RunUpdate, playground: PlaygroundDep, user: UserDep) -> RunPublic:
     """Change the learning rate of a queued, running or paused run."""
-    owned_run(store, run_id, user)
-    manager.set_lr(run_id, body.lr)
-    return run_view(store, owned_run(store, run_id, user), manager.queue_order())
+    owned_run(playground, run_id, user)
+    return playground.set_lr(run_id, body.lr)
 
 
 @router.delete("/runs/{run_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_STATE)
-def delete_run(
-    run_id: str, store: StoreDep, manager: ManagerDep, predictor: PredictorDep, user: UserDep
-) -> Response:
+def delete_run(run_id: str, playground: PlaygroundDep, user: UserDep) -> Response:
     """Delete a finished run, its history and its weights (stop it first if it is active)."""
-    owned_run(store, run_id, user)
-    manager.delete_run(run_id)
-    predictor.forget(run_id)
+    owned_run(playground, run_id, user)
+    playground.delete_run(run_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/runs/{run_id}/share", responses=_NOT_FOUND)
-def share_run(run_id: str, store: StoreDep, user: UserDep) -> ShareLink:
+def share_run(run_id: str, playground: PlaygroundDep, user: UserDep) -> ShareLink:
     """A new read-only link to the run (an older link stops working)."""
-    owned_run(store, run_id, user)
-    record = store.set_share_token(run_id, share=True)
-    token = record.share_token or ""
+    owned_run(playground, run_id, user)
+    token = playground.share(run_id, on=True).share_token or ""
     return ShareLink(share_token=token, url=f"/runs/{run_id}?share={token}")
 
 
 @router.delete("/runs/{run_id}/share", status_code=status.HTTP_204_NO_CONTENT, responses=_NOT_FOUND)
-def unshare_run(run_id: str, store: StoreDep, user: UserDep) -> Response:
+def unshare_run(run_id: str, playground: PlaygroundDep, user: UserDep) -> Response:
     """Stop sharing the run: its link stops working."""
-    owned_run(store, run_id, user)
-    store.set_share_token(run_id, share=False)
+    owned_run(playground, run_id, user)
+    playground.share(run_id, on=False)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -225,8 +188,7 @@ def predict(
     request: Request,
     run_id: str,
     body: Annotated[PredictRequest, Body()],
-    predictor: PredictorDep,
-    store: StoreDep,
+    playground: PlaygroundDep,
     identity: IdentityDep,
     share: ShareQuery = None,
     activations: Annotated[bool, Query(description="add each conv layer's feature maps")] = False,
@@ -236,8 +198,8 @@ def predict(
     Answers `{"prediction", "probabilities": [10], "input": 28×28, "step", "activations"?}`.
     """
     started = time.perf_counter()
-    readable_run(store, run_id, identity, share)
-    answer = predictor.predict(run_id, prepared_digit(body), activations).to_dict()
+    readable_run(playground, run_id, identity, share)
+    answer = playground.predict(run_id, prepared_digit(body), activations).to_dict()
     observe_prediction(request.app, "rest", time.perf_counter() - started)
     # Plain numbers only: json.dumps is many times faster than FastAPI's generic encoder here.
     return Response(json.dumps(answer), media_type="application/json")
@@ -246,8 +208,7 @@ def predict(
 @router.get("/runs/{run_id}/confusion", responses=_STATE)
 def read_confusion_cell(
     run_id: str,
-    predictor: PredictorDep,
-    store: StoreDep,
+    playground: PlaygroundDep,
     identity: IdentityDep,
     label: Annotated[int, Query(ge=0, le=9, description="the true digit")],
     prediction: Annotated[int, Query(ge=0, le=9, description="what the model said")],
@@ -255,8 +216,8 @@ def read_confusion_cell(
     share: ShareQuery = None,
 ) -> dict[str, Any]:
     """The validation digits in one confusion-matrix cell, by the run's latest weights."""
-    readable_run(store, run_id, identity, share)
-    return predictor.validation_examples(run_id, label, prediction, limit)
+    readable_run(playground, run_id, identity, share)
+    return playground.confusion_examples(run_id, label, prediction, limit)
 
 
 @router.get(
@@ -266,28 +227,21 @@ def read_confusion_cell(
 )
 def export_run(
     run_id: str,
-    predictor: PredictorDep,
-    store: StoreDep,
+    playground: PlaygroundDep,
     identity: IdentityDep,
     export_format: Annotated[ExportFormat, Query(alias="format")] = "safetensors",
     share: ShareQuery = None,
 ) -> Response:
     """Download the trained model as safetensors, TorchScript or ONNX (input: (N, 1, 28, 28))."""
-    record = readable_run(store, run_id, identity, share)
+    record = readable_run(playground, run_id, identity, share)
     try:
-        model = predictor.models.get(run_id)
+        export = playground.export(run_id, export_format)
     except NoWeightsError:
         raise HTTPException(
             409, f"run '{run_id}' has no weights yet (it is {record.status})"
         ) from None
-    with model.lock:  # newer weights are loaded in place: not while they are written out
-        metadata = {"spec": model.spec, "config": model.config, "step": model.snapshot.step}
-        content = export_model(model.module, model.summary.input_shape, export_format, metadata)
-    filename = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{model.name}-{run_id}").strip("-")
     return Response(
-        content,
-        media_type=MEDIA_TYPES[export_format],
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}{SUFFIXES[export_format]}"'
-        },
+        export.content,
+        media_type=export.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{export.filename}"'},
     )

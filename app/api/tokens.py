@@ -4,7 +4,7 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import IdentityDep, SettingsDep, StoreDep, UserDep
+from app.api.deps import IdentityDep, PlaygroundDep, SettingsDep, UserDep
 from app.api.identity import access_token_matches
 
 router = APIRouter(prefix="/api", tags=["identity"])
@@ -39,7 +39,7 @@ class Me(BaseModel):
     responses={401: {"description": "This server needs its access token"}},
 )
 async def create_token(
-    body: TokenCreate, identity: IdentityDep, store: StoreDep, settings: SettingsDep
+    body: TokenCreate, identity: IdentityDep, playground: PlaygroundDep, settings: SettingsDep
 ) -> TokenCreated:
     """A bearer token for scripts: for the caller, or (shared mode, nobody yet) a new person."""
     user_id = identity.user_id
@@ -51,10 +51,8 @@ async def create_token(
                 if body.access_token is None
                 else "access_token: wrong access token",
             )
-        user_id = await run_in_threadpool(store.create_user)
-    else:
-        await run_in_threadpool(store.ensure_user, user_id)
-    token = await run_in_threadpool(store.create_token, user_id)
+        user_id = await run_in_threadpool(playground.new_person)
+    token = await run_in_threadpool(playground.token_for, user_id)
     return TokenCreated(token=token, user_id=user_id)
 
 
@@ -63,10 +61,12 @@ async def create_token(
     status_code=status.HTTP_204_NO_CONTENT,
     responses={404: {"description": "The request carried no bearer token"}},
 )
-async def revoke_token(request: Request, user: UserDep, store: StoreDep) -> Response:
+async def revoke_token(request: Request, user: UserDep, playground: PlaygroundDep) -> Response:
     """Revoke the bearer token this request carries."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not await run_in_threadpool(store.revoke_token, token.strip()):
+    if scheme.lower() != "bearer" or not await run_in_threadpool(
+        playground.revoke_token, token.strip()
+    ):
         raise HTTPException(404, "this request carries no known bearer token")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

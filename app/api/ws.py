@@ -23,15 +23,11 @@ from app.api.metrics import observe_prediction
 from app.api.predict_input import PredictRequest, prepared_digit
 from app.events import EventBus
 from app.imaging import ImageError
-from app.inference import NoWeightsError, Predictor
-from app.store import NotFoundError, Store
-from app.training import RunManager
+from app.inference import NoWeightsError
+from app.service import Playground
+from app.store import NotFoundError
 
 router = APIRouter()
-
-
-def _seq(event: dict[str, Any]) -> int:
-    return int(event["seq"])
 
 
 def _error(detail: str) -> str:
@@ -50,26 +46,20 @@ async def run_events(
     Owners and holders of the run's share token (`?share=`) may listen; others get an error
     message and close code 4404 (4401 when they have not said who they are).
     """
-    store: Store = websocket.app.state.store
+    playground: Playground = websocket.app.state.playground
     bus: EventBus = websocket.app.state.bus
-    manager: RunManager = websocket.app.state.manager
     identity: Identity = websocket.state.identity
     await websocket.accept()
     try:
-        await run_in_threadpool(readable_run, store, run_id, identity, share)
+        await run_in_threadpool(readable_run, playground, run_id, identity, share)
     except HTTPException as error:
         await websocket.send_text(_error(str(error.detail)))
         await websocket.close(code=4000 + error.status_code)
         return
     async with bus.subscribe(run_id) as subscription:
-        # Unsaved first, then the store: an event flushed in between is in both, never in neither.
-        unsaved = [event for event in manager.unsaved_events(run_id) if event["seq"] > since]
-        history = await run_in_threadpool(store.events_since, run_id, since) + unsaved
-        frame = manager.latest_feature_maps(run_id)  # live frames are not stored: add the newest
-        if frame is not None and frame["seq"] > since:
-            history.append(frame)
+        # Subscribed first, then the history: an event in between is in both, never in neither.
         last = since
-        for event in sorted({event["seq"]: event for event in history}.values(), key=_seq):
+        for event in await run_in_threadpool(playground.events_since, run_id, since):
             await websocket.send_text(json.dumps(event))
             last = max(last, int(event["seq"]))
 
@@ -135,8 +125,7 @@ async def live_predictions(websocket: WebSocket) -> None:
     `{"type": "prediction", "run_id", "id", "prediction", "probabilities", "input", ...}` or
     `{"type": "error", "detail"}`.
     """
-    predictor: Predictor = websocket.app.state.predictor
-    store: Store = websocket.app.state.store
+    playground: Playground = websocket.app.state.playground
     identity: Identity = websocket.state.identity
     await websocket.accept()
     newest: dict[str, Any] | None = None
@@ -149,7 +138,7 @@ async def live_predictions(websocket: WebSocket) -> None:
             arrived.clear()
             request, newest = newest, None
             if request is not None:
-                answer = await _predict(websocket, predictor, store, identity, request)
+                answer = await _predict(websocket, playground, identity, request)
                 await websocket.send_text(json.dumps(answer))
 
     async def take(websocket: WebSocket, message: str) -> None:
@@ -169,14 +158,10 @@ async def live_predictions(websocket: WebSocket) -> None:
 
 
 async def _predict(
-    websocket: WebSocket,
-    predictor: Predictor,
-    store: Store,
-    identity: Identity,
-    data: dict[str, Any],
+    websocket: WebSocket, playground: Playground, identity: Identity, data: dict[str, Any]
 ) -> dict[str, Any]:
     started = time.perf_counter()
-    answer = await run_in_threadpool(_predict_now, predictor, store, identity, data)
+    answer = await run_in_threadpool(_predict_now, playground, identity, data)
     observe_prediction(websocket.app, "websocket", time.perf_counter() - started)
     if isinstance(data.get("id"), str | int):
         answer["id"] = data["id"]  # lets the client match answers to its drawings
@@ -184,7 +169,7 @@ async def _predict(
 
 
 def _predict_now(
-    predictor: Predictor, store: Store, identity: Identity, data: dict[str, Any]
+    playground: Playground, identity: Identity, data: dict[str, Any]
 ) -> dict[str, Any]:
     """Decode, prepare and classify one drawing (in a worker thread: it is CPU work)."""
     run_id = data.get("run_id")
@@ -193,14 +178,14 @@ def _predict_now(
     activations = data.get("activations", False) is True
     share = data.get("share")
     try:
-        readable_run(store, run_id, identity, share if isinstance(share, str) else None)
+        readable_run(playground, run_id, identity, share if isinstance(share, str) else None)
     except HTTPException as error:
         return {"type": "error", "run_id": run_id, "detail": str(error.detail)}
     try:
         request = PredictRequest.model_validate(
             {key: data[key] for key in ("pixels", "image", "prepare") if key in data}
         )
-        prediction = predictor.predict(run_id, prepared_digit(request), activations)
+        prediction = playground.predict(run_id, prepared_digit(request), activations)
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "message"

@@ -1,0 +1,198 @@
+"""The one door from the web layer into the core: models, runs, their views, predictions,
+exports and the people who use them. Routes and websocket handlers call this and the event bus
+only; it knows nothing of HTTP (who may do what is decided by `app.api.access` on the records
+it hands out)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from app.inference import Prediction, Predictor
+from app.inference.export import MEDIA_TYPES, SUFFIXES, ExportFormat, export_model
+from app.service.run_views import RunPublic, run_view, run_views
+from app.settings import Settings
+from app.store import ModelRecord, NotFoundError, RunRecord, Store
+from app.training import RunManager
+
+HISTORY_TYPES = ("step", "epoch", "status", "done")
+
+
+@dataclass(frozen=True)
+class Export:
+    """A run's model as a file to download."""
+
+    content: bytes
+    filename: str
+    media_type: str
+
+
+class Playground:
+    """Everything the API can ask of the core, in the core's own terms."""
+
+    def __init__(
+        self, store: Store, manager: RunManager, predictor: Predictor, settings: Settings
+    ) -> None:
+        self._store = store
+        self._manager = manager
+        self._predictor = predictor
+        self._settings = settings
+
+    # -- models ------------------------------------------------------------------------------
+
+    def create_model(self, name: str, spec: object, owner: str | None) -> ModelRecord:
+        """Validate (SpecError), summarise and save a spec."""
+        return self._manager.create_model(name, spec, owner=owner)
+
+    def model(self, model_id: str) -> ModelRecord | None:
+        """The model, or None."""
+        return self._store.get_model(model_id)
+
+    def models(self, owner: str | None) -> list[ModelRecord]:
+        """Saved models (of `owner`; None: everyone's), oldest first."""
+        return self._store.list_models(owner)
+
+    def delete_model(self, model_id: str) -> None:
+        """Delete a model and its finished runs (NotFoundError; ConflictError while one of its
+        runs is active)."""
+        if not self._store.delete_model(model_id):
+            raise NotFoundError(f"no model with id '{model_id}'")
+
+    # -- runs: records and views --------------------------------------------------------------
+
+    def run(self, run_id: str) -> RunRecord | None:
+        """The run, or None."""
+        return self._store.get_run(run_id)
+
+    def shared_run(self, share_token: str) -> RunRecord | None:
+        """The run this share token opens, or None."""
+        return self._store.shared_run(share_token)
+
+    def runs(
+        self,
+        model_id: str | None = None,
+        owner: str | None = None,
+        *,
+        with_starters: bool = False,
+        statuses: Collection[str] | None = None,
+    ) -> list[RunRecord]:
+        """Runs, oldest first (see `Store.list_runs`)."""
+        return self._store.list_runs(model_id, statuses, owner, with_starters=with_starters)
+
+    def view(self, record: RunRecord) -> RunPublic:
+        """The run as the API shows it: progress, queue position, ETA, latest metrics."""
+        return run_view(self._store, record, self._manager.queue_order())
+
+    def views(self, records: list[RunRecord]) -> list[RunPublic]:
+        """Several runs' views, reading the queue once."""
+        return run_views(self._store, records, self._manager.queue_order())
+
+    def history(self, run_id: str) -> dict[str, Any]:
+        """The whole stored history: step points, epoch summaries, statuses, the final result."""
+        events = self._store.events_since(run_id, types=list(HISTORY_TYPES))
+        done = [event for event in events if event["type"] == "done"]
+        return {
+            "steps": [event for event in events if event["type"] == "step"],
+            "epochs": [event for event in events if event["type"] == "epoch"],
+            "statuses": [event for event in events if event["type"] == "status"],
+            "done": done[-1] if done else None,
+        }
+
+    def events_since(self, run_id: str, since: int) -> list[dict[str, Any]]:
+        """Stored and not yet stored events after `since`, with the newest live feature maps,
+        each once and in seq order (what a run's socket sends first)."""
+        unsaved = [e for e in self._manager.unsaved_events(run_id) if e["seq"] > since]
+        history = self._store.events_since(run_id, since) + unsaved
+        frame = self._manager.latest_feature_maps(run_id)  # live frames are not stored
+        if frame is not None and frame["seq"] > since:
+            history.append(frame)
+        return sorted({event["seq"]: event for event in history}.values(), key=_seq)
+
+    # -- runs: changes -----------------------------------------------------------------------
+
+    def submit(self, model_id: str, config: Mapping[str, Any], owner: str | None) -> RunPublic:
+        """Queue a run (ConfigError, SpecError, LimitError: see `RunManager.submit`)."""
+        record = self._manager.submit(
+            model_id, config, owner, max_active=self._settings.max_active_runs_per_user
+        )
+        return self.view(record)
+
+    def pause(self, run_id: str) -> RunPublic:
+        """Hold the run at its next step."""
+        self._manager.pause(run_id)
+        return self.view(self._record(run_id))
+
+    def resume(self, run_id: str) -> RunPublic:
+        """Let a paused run go on, or queue an interrupted one from its last checkpoint."""
+        return self.view(self._manager.resume(run_id))
+
+    def stop(self, run_id: str) -> RunPublic:
+        """End the run at its next step (its last epoch's checkpoint is kept)."""
+        return self.view(self._manager.stop(run_id))
+
+    def set_lr(self, run_id: str, lr: float) -> RunPublic:
+        """Train with base learning rate `lr` from the next step on."""
+        self._manager.set_lr(run_id, lr)
+        return self.view(self._record(run_id))
+
+    def delete_run(self, run_id: str) -> None:
+        """Delete a finished run with its history, weights and everything cached of it."""
+        self._manager.delete_run(run_id)
+        self._predictor.forget(run_id)
+
+    def share(self, run_id: str, *, on: bool) -> RunRecord:
+        """Give the run a new share token (an older link stops working), or take it away."""
+        return self._store.set_share_token(run_id, share=on)
+
+    # -- what a run's weights do -------------------------------------------------------------
+
+    def predict(
+        self, run_id: str, digit: npt.NDArray[np.float32], activations: bool = False
+    ) -> Prediction:
+        """Classify a prepared 28×28 digit with the run's newest weights."""
+        return self._predictor.predict(run_id, digit, activations)
+
+    def confusion_examples(
+        self, run_id: str, label: int, prediction: int, limit: int
+    ) -> dict[str, Any]:
+        """Validation digits of `label` the newest weights read as `prediction`."""
+        return self._predictor.validation_examples(run_id, label, prediction, limit)
+
+    def export(self, run_id: str, export_format: ExportFormat) -> Export:
+        """The run's model with its newest weights as a file (NoWeightsError before step one)."""
+        model = self._predictor.models.get(run_id)
+        with model.lock:  # newer weights are loaded in place: not while they are written out
+            metadata = {"spec": model.spec, "config": model.config, "step": model.snapshot.step}
+            content = export_model(model.module, model.summary.input_shape, export_format, metadata)
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{model.name}-{run_id}").strip("-")
+        return Export(content, stem + SUFFIXES[export_format], MEDIA_TYPES[export_format])
+
+    # -- people ------------------------------------------------------------------------------
+
+    def new_person(self) -> str:
+        """A new user id."""
+        return self._store.create_user()
+
+    def token_for(self, user_id: str) -> str:
+        """A new bearer token for `user_id` (made known first if need be)."""
+        self._store.ensure_user(user_id)
+        return self._store.create_token(user_id)
+
+    def revoke_token(self, token: str) -> bool:
+        """Revoke a bearer token; False if it is not known."""
+        return self._store.revoke_token(token)
+
+    def _record(self, run_id: str) -> RunRecord:
+        record = self._store.get_run(run_id)
+        if record is None:
+            raise NotFoundError(f"no run with id '{run_id}'")
+        return record
+
+
+def _seq(event: dict[str, Any]) -> int:
+    return int(event["seq"])
