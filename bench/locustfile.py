@@ -230,12 +230,16 @@ class BuilderUser(PlaygroundUser):
     kind = "builder"
 
     def on_start(self) -> None:
-        """Open the builder page: its catalogue and presets."""
+        """Open the builder page: its catalogue and presets, and the check of the preset it
+        shows first (the page validates the spec it opens with)."""
         super().on_start()
         self.expect("GET", "/api/layers", "/api/layers")
         presets = self.expect("GET", "/api/presets", "/api/presets") or []
         self.specs = [preset["spec"] for preset in presets] or [None]
         self.saved: list[str] = []
+        if self.specs[0] is not None:
+            body = {"spec": self.specs[0]}
+            self.expect("POST", "/api/specs/summary", "/api/specs/summary", json=body)
 
     @task(6)
     def edit(self) -> None:
