@@ -1,9 +1,13 @@
 // The network builder: a list of layer cards edited through forms generated from each layer's
 // JSON Schema. It holds the spec and draws it; the page feeds it summaries and errors from the
-// API (this module never talks to the server).
+// API (this module never talks to the server). The spec's data operations are in spectree.js.
 import { h } from "./dom.js";
 import * as fmt from "./format.js";
 import { schemaFields } from "./schemaform.js";
+import * as tree from "./spectree.js";
+import { summaryRows } from "./summary.js";
+
+export { formatSpec } from "./spectree.js"; // tests/e2e/test_modules.py imports it from here
 
 export const CATEGORIES = {
   weights: "Weights",
@@ -36,51 +40,6 @@ const GENERIC_FORMULA = {
   avgpool2d: "out = ⌊(n + 2p − f)/s⌋ + 1",
 };
 
-/** A readable JSON text of a spec: one line per layer, blocks spread over lines. */
-export function formatSpec(spec) {
-  const pad = (depth) => "  ".repeat(depth);
-  const layerLines = (layers, depth) =>
-    layers.map((layer, i) => {
-      const comma = i < layers.length - 1 ? "," : "";
-      if (layer && typeof layer === "object" && Array.isArray(layer.layers)) {
-        const { layers: inner, ...rest } = layer;
-        const head = JSON.stringify(rest).slice(0, -1);
-        const sep = head.length > 1 ? ", " : "";
-        return [
-          `${pad(depth)}${head}${sep}"layers": [`,
-          ...layerLines(inner, depth + 1),
-          `${pad(depth)}]}${comma}`,
-        ].join("\n");
-      }
-      return `${pad(depth)}${JSON.stringify(layer).replace(/,"/g, ', "').replace(/":/g, '": ')}${comma}`;
-    });
-  if (!spec || typeof spec !== "object" || !Array.isArray(spec.layers)) {
-    return JSON.stringify(spec, null, 2);
-  }
-  const { layers, ...rest } = spec;
-  const lines = ["{"];
-  for (const [key, value] of Object.entries(rest)) {
-    lines.push(`  ${JSON.stringify(key)}: ${JSON.stringify(value).replace(/,/g, ", ")},`);
-  }
-  lines.push('  "layers": [', ...layerLines(layers, 2), "  ]", "}");
-  return lines.join("\n");
-}
-
-function squash(name) {
-  return String(name).toLowerCase().replace(/[\s_-]/g, "");
-}
-
-/** Parent path and index of a layer path ("5.1" → ["5", 1]; "3" → ["", 3]). */
-function split(path) {
-  const parts = path.split(".");
-  const index = Number(parts.pop());
-  return [parts.join("."), index];
-}
-
-function child(parent, index) {
-  return parent ? `${parent}.${index}` : String(index);
-}
-
 export class Builder {
   /**
    * `els`: {list, palette, insertNote, input, output, totals}; `catalog`: GET /api/layers.
@@ -108,36 +67,15 @@ export class Builder {
 
   /** The kind (type, category, schema) of a layer type, accepting PyTorch spellings. */
   kind(type) {
-    if (this.kinds.has(type)) return this.kinds.get(type);
-    for (const [name, kind] of this.kinds) if (squash(name) === squash(type)) return kind;
-    return null;
+    return tree.findKind(this.kinds, type);
   }
 
   /** Replace the whole spec (a preset, a saved model, or the JSON editor). */
   setSpec(spec, { notify = true } = {}) {
-    const copy = structuredClone(spec ?? {});
-    if (!Array.isArray(copy.layers)) copy.layers = [];
-    this.spec = copy;
-    if (this.selected && !this.layerAt(this.selected)) this.selected = null;
+    this.spec = tree.normalizeSpec(spec);
+    if (this.selected && !tree.layerAt(this.spec, this.selected)) this.selected = null;
     this.render();
     if (notify) this.onChange(this.spec);
-  }
-
-  listAt(parent) {
-    if (!parent) return this.spec.layers;
-    const layer = this.layerAt(parent);
-    return layer && Array.isArray(layer.layers) ? layer.layers : null;
-  }
-
-  layerAt(path) {
-    let list = this.spec.layers;
-    let layer = null;
-    for (const part of path.split(".")) {
-      layer = Array.isArray(list) ? list[Number(part)] : undefined;
-      if (!layer) return null;
-      list = layer.layers;
-    }
-    return layer;
   }
 
   // ---- palette and insertion ----
@@ -182,56 +120,17 @@ export class Builder {
     this.updateInsertNote();
   }
 
-  /** Defaults that make a new layer valid straight away. */
-  newLayer(type, atEnd) {
-    const layer = { type };
-    if (type === "linear") layer.out_features = atEnd ? 10 : 64;
-    if (type === "conv2d") Object.assign(layer, { out_channels: 8, kernel_size: 3, padding: 1 });
-    if (type === "residual") {
-      layer.layers = [
-        { type: "conv2d", out_channels: 8, kernel_size: 3, padding: 1 },
-        { type: "relu" },
-      ];
-    }
-    const schema = this.kind(type)?.schema;
-    for (const key of schema?.required ?? []) {
-      if (layer[key] === undefined && schema.properties?.[key]?.type === "integer") {
-        layer[key] = Math.max(1, schema.properties[key].minimum ?? 1);
-      }
-    }
-    return layer;
-  }
-
   /** Add a layer after the selected one (or at the end), or at `parent`'s end. */
   insert(type, parent = null) {
-    let list;
-    let index;
-    let parentPath;
-    if (parent !== null) {
-      parentPath = parent;
-      list = this.listAt(parent);
-      index = list.length;
-    } else if (this.selected && this.layerAt(this.selected)) {
-      [parentPath, index] = split(this.selected);
-      list = this.listAt(parentPath);
-      index += 1;
-    } else {
-      parentPath = "";
-      list = this.spec.layers;
-      index = list.length;
-    }
-    const atEnd = parentPath === "" && index === list.length;
-    list.splice(index, 0, this.newLayer(type, atEnd));
-    this.selected = child(parentPath, index);
+    const at = tree.insertionPoint(this.spec, this.selected, parent);
+    const layer = tree.newLayer(type, { atEnd: at.atEnd, schema: this.kind(type)?.schema });
+    this.selected = tree.insertLayer(this.spec, at.parent, at.index, layer);
     this.structural();
     this.focusCard(this.selected);
   }
 
   remove(path) {
-    const [parent, index] = split(path);
-    const list = this.listAt(parent);
-    list.splice(index, 1);
-    const next = list.length ? child(parent, Math.min(index, list.length - 1)) : parent || null;
+    const next = tree.removeLayer(this.spec, path);
     this.selected = next;
     this.structural();
     if (next) this.focusCard(next);
@@ -239,28 +138,18 @@ export class Builder {
   }
 
   move(path, delta, focusSelector = null) {
-    const [parent, index] = split(path);
-    const list = this.listAt(parent);
-    const target = index + delta;
-    if (target < 0 || target >= list.length) return;
-    const [layer] = list.splice(index, 1);
-    list.splice(target, 0, layer);
-    this.selected = child(parent, target);
+    const moved = tree.moveLayer(this.spec, path, delta);
+    if (moved === null) return;
+    this.selected = moved;
     this.structural();
     this.focusCard(this.selected, focusSelector);
   }
 
   /** Move within one list: the layer at `from` goes before or after the one at `to`. */
   moveTo(from, to, after) {
-    const [parent, i] = split(from);
-    const [parentTo, j] = split(to);
-    if (parent !== parentTo || from === to) return;
-    const list = this.listAt(parent);
-    const [layer] = list.splice(i, 1);
-    let target = j > i ? j - 1 : j;
-    if (after) target += 1;
-    list.splice(target, 0, layer);
-    this.selected = child(parent, target);
+    const moved = tree.moveLayerTo(this.spec, from, to, after);
+    if (moved === null) return;
+    this.selected = moved;
     this.structural();
   }
 
@@ -289,7 +178,7 @@ export class Builder {
   }
 
   updateInsertNote() {
-    const layer = this.selected ? this.layerAt(this.selected) : null;
+    const layer = this.selected ? tree.layerAt(this.spec, this.selected) : null;
     this.els.insertNote.textContent = layer
       ? `A new layer goes after layer ${this.selected} (${layer.type}).`
       : "A new layer goes at the end.";
@@ -329,7 +218,7 @@ export class Builder {
 
   renderList(layers, parent) {
     const ol = h("ol", { class: "layer-list" });
-    layers.forEach((layer, index) => ol.append(this.renderCard(layer, child(parent, index), index, layers.length)));
+    layers.forEach((layer, index) => ol.append(this.renderCard(layer, tree.childPath(parent, index), index, layers.length)));
     return ol;
   }
 
@@ -371,8 +260,7 @@ export class Builder {
         skip: ["layers"],
         secondary: SECONDARY,
         onChange: (key, value) => {
-          if (value === undefined) delete layer[key];
-          else layer[key] = value;
+          tree.setArgument(layer, key, value);
           this.onChange(this.spec);
         },
       });
@@ -419,7 +307,6 @@ export class Builder {
       li.classList.add("dragging");
     });
     handle.addEventListener("dragend", () => li.classList.remove("dragging"));
-    const parentOf = (p) => split(p)[0];
     li.addEventListener("dragover", (event) => {
       if (!event.dataTransfer.types.includes("text/x-layer-path")) return;
       event.preventDefault();
@@ -436,7 +323,7 @@ export class Builder {
       const after = li.classList.contains("drop-after");
       li.classList.remove("drop-after", "drop-before");
       const from = event.dataTransfer.getData("text/x-layer-path");
-      if (from && parentOf(from) === parentOf(path)) this.moveTo(from, path, after);
+      if (from && tree.parentPath(from) === tree.parentPath(path)) this.moveTo(from, path, after);
     });
   }
 
@@ -444,14 +331,7 @@ export class Builder {
 
   /** Show each layer's shapes, parameters and MACs, and the totals. */
   showSummary(summary, { partial = false } = {}) {
-    const rows = new Map();
-    const walk = (list) => {
-      for (const row of list ?? []) {
-        rows.set(row.path, row);
-        walk(row.layers);
-      }
-    };
-    walk(summary?.layers);
+    const rows = summaryRows(summary);
     for (const [path, card] of this.cards) {
       const row = rows.get(path);
       if (!row) {
@@ -491,17 +371,7 @@ export class Builder {
     this.els.totals.params.textContent = "—";
     this.els.totals.macs.textContent = "—";
     this.els.totals.output.textContent = "—";
-    const byLayer = new Map();
-    const loose = [];
-    for (const error of errors) {
-      const path = error.layer ?? null;
-      if (path !== null && this.cards.has(path)) {
-        if (!byLayer.has(path)) byLayer.set(path, []);
-        byLayer.get(path).push(error);
-      } else {
-        loose.push(error.msg ?? String(error));
-      }
-    }
+    const { byLayer, loose } = tree.groupErrors(errors, (path) => this.cards.has(path));
     for (const [path, card] of this.cards) {
       const list = byLayer.get(path) ?? [];
       card.li.classList.toggle("invalid", list.length > 0);

@@ -1,10 +1,11 @@
 // The build page: pick a preset or a saved model, edit layers (forms and JSON in sync), see
 // shapes and costs as you type, save, and start training.
 import * as api from "../api.js";
-import { Builder, formatSpec } from "../builder.js";
+import { Builder } from "../builder.js";
 import { drawCurves } from "../curves.js";
 import { debounce, h, need, say } from "../dom.js";
 import * as fmt from "../format.js";
+import { formatSpec } from "../spectree.js";
 import { TrainForm } from "../trainform.js";
 
 const EMPTY = { input_shape: [1, 28, 28], layers: [] };

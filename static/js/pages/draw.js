@@ -4,6 +4,7 @@ import { drawCurves } from "../curves.js";
 import { h, need, say } from "../dom.js";
 import { DrawPanel } from "../drawpanel.js";
 import * as fmt from "../format.js";
+import { describeLayer, summaryRows } from "../summary.js";
 
 const HAS_WEIGHTS = new Set(["running", "paused", "completed", "stopped", "interrupted"]);
 const POLL_MS = 3000;
@@ -18,10 +19,7 @@ const els = {
 const state = { runs: [], layers: new Map(), timer: null };
 
 const panel = new DrawPanel(need("[data-draw-panel]"), {
-  describeLayer: (path) => {
-    const row = state.layers.get(path);
-    return row ? `layer ${path} · ${row.type} → ${fmt.shape(row.output_shape)}` : `layer ${path}`;
-  },
+  describeLayer: (path) => describeLayer(state.layers, path),
 });
 
 function label(run) {
@@ -61,16 +59,11 @@ async function choose() {
     url.searchParams.set("run", run.id);
     history.replaceState(null, "", url);
   }
-  state.layers.clear();
+  state.layers = new Map();
   if (run) {
     try {
       const model = await api.model(run.model_id);
-      const walk = (rows) =>
-        rows?.forEach((row) => {
-          state.layers.set(row.path, row);
-          walk(row.layers);
-        });
-      walk(model.summary?.layers);
+      state.layers = summaryRows(model.summary);
     } catch {
       // the names are only labels
     }

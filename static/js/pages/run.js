@@ -11,6 +11,7 @@ import * as fmt from "../format.js";
 import { RunHistory } from "../metrics.js";
 import { ProbBars } from "../predictview.js";
 import { RunStream, TERMINAL } from "../socket.js";
+import { describeLayer, summaryRows } from "../summary.js";
 
 const runId = need("#run").dataset.runId;
 const ACTIVE = new Set(["queued", "running", "paused"]);
@@ -114,10 +115,7 @@ function pctValue(u, v) {
 }
 
 const probeBars = new ProbBars(need("#probe-bars"), { testidPrefix: "probe-prob-" });
-const describe = (path) => {
-  const row = state.layers.get(path);
-  return row ? `layer ${path} · ${row.type} → ${fmt.shape(row.output_shape)}` : `layer ${path}`;
-};
+const describe = (path) => describeLayer(state.layers, path);
 const filterGrids = new MapGrids(need("#filters"), {
   lut: DIVERGING_LUT,
   unit: "filters",
@@ -465,12 +463,7 @@ async function main() {
   api
     .model(run.model_id)
     .then((model) => {
-      const walk = (rows) =>
-        rows?.forEach((row) => {
-          state.layers.set(row.path, row);
-          walk(row.layers);
-        });
-      walk(model.summary?.layers);
+      state.layers = summaryRows(model.summary);
       mapGrids.clear();
       scheduleMaps();
     })
