@@ -7,23 +7,25 @@ from app.store.checkpoints import (
     load_checkpoint,
     save_checkpoint,
 )
-from app.store.db import (
-    ACTIVE_STATUSES,
-    DB_FILENAME,
-    FINISHED_STATUSES,
-    SCHEMA_VERSION,
+from app.store.connection import DB_FILENAME
+from app.store.db import Store
+from app.store.errors import (
     ConflictError,
     LimitError,
-    ModelRecord,
     NotFoundError,
-    RunRecord,
-    RunStatus,
-    Store,
     StoreError,
     StoreFullError,
     is_disk_full,
+)
+from app.store.records import (
+    ACTIVE_STATUSES,
+    FINISHED_STATUSES,
+    ModelRecord,
+    RunRecord,
+    RunStatus,
     new_id,
 )
+from app.store.schema import SCHEMA_VERSION
 
 __all__ = [
     "ACTIVE_STATUSES",
