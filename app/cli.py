@@ -125,11 +125,13 @@ def _serve(args: argparse.Namespace) -> int:
     except (MnistDataError, DeviceError) as error:
         print(f"nn-playground: cannot serve: {error}", file=sys.stderr)
         return 2
+    logger = _show_app_logs()
+    if settings.executor == "ray" and not _join_ray(settings):
+        return 2
     import uvicorn  # noqa: PLC0415
 
     from app.main import create_app  # noqa: PLC0415
 
-    logger = _show_app_logs()
     logger.info("MNIST: %s", cache_path(mnist_dir))
     logger.info(_training_threads_line(settings.torch_threads, device))
     uvicorn.run(
@@ -141,6 +143,24 @@ def _serve(args: argparse.Namespace) -> int:
         timeout_keep_alive=75,  # longer than browsers and proxies keep idle connections
     )
     return 0
+
+
+def _join_ray(settings: Settings) -> bool:
+    """Join (or start) the Ray cluster before serving; False, with one line, if that fails."""
+    try:
+        from app.training.ray_executor import RayConnectError, connect  # noqa: PLC0415
+    except ImportError:
+        print(
+            "nn-playground: NNP_EXECUTOR=ray needs the ray extra: pip install '.[ray]'",
+            file=sys.stderr,
+        )
+        return False
+    try:
+        connect(settings)
+    except RayConnectError as error:
+        print(f"nn-playground: cannot serve: {error}", file=sys.stderr)
+        return False
+    return True
 
 
 def _show_app_logs() -> logging.Logger:

@@ -2,7 +2,7 @@
 
 import ipaddress
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
@@ -46,6 +46,37 @@ class Settings(BaseSettings):
         default=True,
         description="train runs in a separate process per device slot (so web requests never "
         "hold the trainer's GIL); false: in a thread of the server process",
+    )
+    executor: Literal["local", "ray"] = Field(
+        default="local",
+        description="what trains the runs: local (this machine's training processes) or ray "
+        "(actors on a Ray cluster; needs the ray extra)",
+    )
+    ray_address: str = Field(
+        default="",
+        description="the Ray cluster to use: auto, ray://host:10001, host:6379, or empty to "
+        "start a local Ray instance inside the server",
+    )
+    ray_gpus_per_run: float = Field(
+        default=1.0, gt=0, le=8, description="GPUs a run asks Ray for (a fraction shares one)"
+    )
+    ray_cpus_per_run: float = Field(default=1.0, gt=0, le=64, description="CPUs a run asks Ray for")
+    ray_resources_per_run: dict[str, float] = Field(
+        default_factory=dict,
+        description='custom Ray resources a run asks for, as JSON (e.g. {"gpu_slot": 1})',
+    )
+    ray_slots: int = Field(
+        default=0,
+        ge=0,
+        le=4096,
+        description="runs trained at once on the cluster; 0: as many as its resources allow",
+    )
+    ray_device: Literal["auto", "cpu", "cuda"] = Field(
+        default="auto",
+        description="the device runs train on in Ray: auto is cuda when the cluster has GPUs",
+    )
+    ray_connect_seconds: float = Field(
+        default=30.0, gt=0, le=600, description="how long to wait for the Ray cluster at start-up"
     )
     warm_training_process: bool = Field(
         default=True,

@@ -25,7 +25,7 @@ if [[ ! -x "$venv/bin/python" ]]; then
 fi
 
 extras=""
-[[ "$purpose" == test ]] && extras="[dev]"
+[[ "$purpose" == test ]] && extras="[dev,ray]"
 # Reinstall only when the dependency declarations change.
 stamp="$venv/.installed-$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)${extras}"
 if [[ ! -f "$stamp" ]]; then

@@ -164,7 +164,7 @@ def test_run_completes_and_everything_is_persisted(manager: RunManager, events: 
 
     manager.delete_run(run.id)  # its history, checkpoint and cached weights go with it
     assert manager.store.get_run(run.id) is None and manager.latest_weights(run.id) is None
-    assert run.id not in manager._stored_snapshots
+    assert run.id not in manager._stored_weights
     assert not Path(record.checkpoint or "").exists()
     with pytest.raises(NotFoundError, match="no run with id"):
         manager.delete_run(run.id)
@@ -430,7 +430,7 @@ def test_predictions_do_not_wait_for_mnist_to_load(
         loaded.wait(120)
         return mnist
 
-    monkeypatch.setattr("app.training.worker.load_mnist", slow_load)
+    monkeypatch.setattr("app.training.manager.load_mnist", slow_load)
     store = Store(data_dir)
     settings = Settings(data_dir=data_dir, device="cpu", training_process=False)
     manager = RunManager(store, settings)  # its worker thread loads MNIST itself

@@ -86,11 +86,15 @@ class Playground:
 
     def view(self, record: RunRecord) -> RunPublic:
         """The run as the API shows it: progress, queue position, ETA, latest metrics."""
-        return run_view(self._store, record, self._manager.queue_order())
+        return run_view(
+            self._store, record, self._manager.queue_order(), self._manager.training_slots()
+        )
 
     def views(self, records: list[RunRecord]) -> list[RunPublic]:
         """Several runs' views, reading the queue once."""
-        return run_views(self._store, records, self._manager.queue_order())
+        return run_views(
+            self._store, records, self._manager.queue_order(), self._manager.training_slots()
+        )
 
     def history(self, run_id: str) -> dict[str, Any]:
         """The whole stored history: step points, epoch summaries, statuses, the final result."""

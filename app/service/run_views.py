@@ -4,6 +4,7 @@ Queue positions and ETAs follow the worker's start order (`RunManager.queue_orde
 take turns), not creation time.
 """
 
+import heapq
 from collections.abc import Sequence
 from typing import Any
 
@@ -53,30 +54,33 @@ def total_steps(record: RunRecord) -> int:
 
 
 def run_view(
-    store: Store, record: RunRecord, queue_order: Sequence[str] | None = None
+    store: Store, record: RunRecord, queue_order: Sequence[str] | None = None, slots: int = 1
 ) -> RunPublic:
-    """Everything a client needs to show one run (`queue_order`: see run_views)."""
-    return run_views(store, [record], queue_order)[0]
+    """Everything a client needs to show one run (`queue_order`, `slots`: see run_views)."""
+    return run_views(store, [record], queue_order, slots)[0]
 
 
 def run_views(
-    store: Store, records: list[RunRecord], queue_order: Sequence[str] | None = None
+    store: Store,
+    records: list[RunRecord],
+    queue_order: Sequence[str] | None = None,
+    slots: int = 1,
 ) -> list[RunPublic]:
     """The views of several runs, reading the queue once for all of them.
 
     `queue_order` is `RunManager.queue_order()`: the queued run ids, the next to start first.
     Queued runs missing from it (being started right now) count as ahead of it; without it,
-    creation order stands in.
+    creation order stands in. `slots`: how many runs train side by side (for queued ETAs).
     """
     queued = store.list_runs(statuses=[RunStatus.QUEUED])
     if queue_order is not None:
         by_id = {run.id: run for run in queued}
         ordered = [by_id.pop(run_id) for run_id in queue_order if run_id in by_id]
         queued = [*by_id.values(), *ordered]  # the ones leaving the queue now go first
-    return [_view(store, record, queued) for record in records]
+    return [_view(store, record, queued, slots) for record in records]
 
 
-def _view(store: Store, record: RunRecord, queue: list[RunRecord]) -> RunPublic:
+def _view(store: Store, record: RunRecord, queue: list[RunRecord], slots: int) -> RunPublic:
     latest = _latest(store, record)
     step = max(record.step, int(latest.get("step", {}).get("step", 0)))
     steps = total_steps(record)
@@ -100,7 +104,7 @@ def _view(store: Store, record: RunRecord, queue: list[RunRecord]) -> RunPublic:
         best_val_accuracy=record.best_val_accuracy,
         test_accuracy=record.test_accuracy,
         queue_position=position,
-        eta_s=_eta(store, record, latest, step, steps, queue[: position - 1] if position else []),
+        eta_s=_eta(store, record, latest, step, queue[: position - 1] if position else [], slots),
         latest=latest or None,
         starter=record.starter,
     )
@@ -115,11 +119,17 @@ def _latest(store: Store, record: RunRecord) -> dict[str, Any]:
     return latest
 
 
-def _steps_per_s(record: RunRecord, latest: dict[str, Any]) -> float | None:
+def _samples_per_s(latest: dict[str, Any]) -> float | None:
     point = latest.get("step")
     if not point or not point.get("samples_per_s"):
         return None
-    return float(point["samples_per_s"]) / int(record.config.get("batch_size", 64))
+    return float(point["samples_per_s"])
+
+
+def _samples_left(record: RunRecord, step: int | None = None) -> int:
+    """Training samples the run still has to see (its steps × its batch size)."""
+    done = record.step if step is None else step
+    return max(0, total_steps(record) - done) * int(record.config.get("batch_size", 64))
 
 
 def _eta(
@@ -127,22 +137,29 @@ def _eta(
     record: RunRecord,
     latest: dict[str, Any],
     step: int,
-    steps: int,
     ahead: list[RunRecord],
+    slots: int,
 ) -> float | None:
-    """Remaining time at the current pace; for a queued run, the time the runs ahead need too."""
+    """Remaining time at the current pace. A queued run waits for a free slot: the running
+    runs end, and the runs ahead of it start on the first slot free, each in turn (every run
+    at the mean pace of the running ones)."""
     if record.status == RunStatus.RUNNING:
-        pace = _steps_per_s(record, latest)
-        return None if pace is None else round((steps - step) / pace, 1)
+        pace = _samples_per_s(latest)
+        return None if pace is None else round(_samples_left(record, step) / pace, 1)
     if record.status != RunStatus.QUEUED:
         return None
     running = store.list_runs(statuses=[RunStatus.RUNNING, RunStatus.PAUSED])
-    if not running:
+    latests = [_latest(store, run) for run in running]
+    paces = [pace for pace in map(_samples_per_s, latests) if pace is not None]
+    if not paces:
         return None
-    current = running[0]
-    pace = _steps_per_s(current, _latest(store, current))
-    if pace is None:
-        return None
-    work = total_steps(current) - current.step + steps
-    work += sum(total_steps(run) for run in ahead)
-    return round(work / pace, 1)
+    pace = sum(paces) / len(paces)
+    free_at = [
+        _samples_left(run, int(late.get("step", {}).get("step", run.step))) / pace
+        for run, late in zip(running, latests, strict=True)
+    ]
+    free_at += [0.0] * max(0, slots - len(free_at))
+    heapq.heapify(free_at)
+    for run in ahead:  # each takes the first slot that frees up
+        heapq.heappush(free_at, heapq.heappop(free_at) + _samples_left(run) / pace)
+    return round(heapq.heappop(free_at) + _samples_left(record) / pace, 1)

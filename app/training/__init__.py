@@ -22,6 +22,9 @@ from app.training.events import (
     StatusEvent,
     StepEvent,
 )
+from app.training.manager import RunManager
+from app.training.recorder import Listener
+from app.training.scheduler import DeviceWorker
 from app.training.trainer import (
     Throttle,
     Trainer,
@@ -30,7 +33,6 @@ from app.training.trainer import (
     TrainResult,
     WeightSnapshot,
 )
-from app.training.worker import DeviceWorker, Listener, RunManager
 
 __all__ = [
     "DEFAULT_LR",

@@ -32,6 +32,10 @@ from app.training.trainer import (
 )
 
 
+class ExecutorLostError(TrainingError):
+    """What trained the run (a training process, a Ray actor or its node) died mid-run."""
+
+
 @dataclass(frozen=True)
 class RunJob:
     """Everything needed to train one run, in plain picklable values."""

@@ -14,35 +14,27 @@ its last checkpoint, exactly as after a crash of the whole server.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import multiprocessing
 import threading
 from collections.abc import Callable
-from dataclasses import replace
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from app.data import Mnist
 from app.training.control import RunControl
-from app.training.job import RunJob, RunSink, describe_failure
+from app.training.job import ExecutorLostError, RunJob, RunSink
 from app.training.process_child import serve_jobs
-from app.training.trainer import TrainingError, TrainingState, TrainResult, WeightSnapshot
-from app.training.wire import (
-    ControlState,
-    fields_of,
-    pack_tensors,
-    split_message,
-    unpack_tensors,
-)
+from app.training.remote import control_state, pack_job, pump
+from app.training.trainer import TrainingError, TrainResult
+from app.training.wire import ControlState, split_message
 
 logger = logging.getLogger(__name__)
 
-POLL_SECONDS = 0.02  # how often a pumping worker looks at the run's control
 EXIT_SECONDS = 10.0  # how long a process may take to exit before it is killed
 
 
-class TrainingProcessLostError(TrainingError):
+class TrainingProcessLostError(ExecutorLostError):
     """The training process died in the middle of a run."""
 
 
@@ -72,62 +64,10 @@ class TrainingProcess:
 
     def train(self, job: RunJob, control: RunControl, sink: RunSink) -> TrainResult:
         """Train `job` in the process; returns its result or raises why it failed."""
-        resume = None if job.resume is None else pack_tensors(fields_of(job.resume))
-        sent = _control_state(control)
-        self._send(("train", replace(job, resume=None), resume, sent))
-        failure: BaseException | None = None
-        while True:
-            sent = self._forward_control(job.run_id, control, sent)
-            if not self._conn.poll(POLL_SECONDS):
-                continue
-            try:
-                kind, body = split_message(self._conn.recv_bytes())
-            except (EOFError, OSError):
-                raise self._lost(job) from None
-            if kind == "result":
-                if failure is not None:
-                    raise failure
-                return TrainResult(**json.loads(body))
-            if kind == "failed":
-                raise failure or TrainingError(body.decode())
-            if failure is not None and kind != "checkpoint":
-                continue  # the run is being stopped: the rest no longer matters
-            try:
-                if kind == "event":
-                    sink.emit(json.loads(body))
-                elif kind == "snapshot":
-                    sink.snapshot(WeightSnapshot(**unpack_tensors(body)))
-                elif kind == "checkpoint":
-                    self._checkpoint(job, sink, body, failure)
-            except Exception as error:  # the server cannot record the run: it ends here
-                failure = error
-                self._send(("control", job.run_id, (False, "interrupted", None)))
-
-    def _checkpoint(
-        self, job: RunJob, sink: RunSink, body: bytes, failure: BaseException | None
-    ) -> None:
-        """Save a checkpoint for the process and tell it whether that worked."""
-        if failure is not None:
-            self._send(("checkpoint_reply", describe_failure(failure, job.device, job.data_dir)))
-            return
-        try:
-            sink.checkpoint(TrainingState(**unpack_tensors(body)))
-        except Exception as error:
-            self._send(("checkpoint_reply", describe_failure(error, job.device, job.data_dir)))
-            raise
-        self._send(("checkpoint_reply", None))
-
-    def _forward_control(
-        self, run_id: str, control: RunControl, sent: ControlState
-    ) -> ControlState:
-        """Send the control's state when it changed since `sent`; returns what was sent."""
-        if not control.pending and not sent[0] and sent[1] is None:
-            return sent
-        state = _control_state(control)
-        if state != (sent[0], sent[1], None):
-            self._send(("control", run_id, state))
-            return state
-        return sent
+        bare_job, resume = pack_job(job)
+        sent = control_state(control)
+        self._send(("train", bare_job, resume, sent))
+        return pump(job, control, sink, _PipeChannel(self, job), sent)
 
     def _lost(self, job: RunJob) -> TrainingProcessLostError:
         self._process.join(EXIT_SECONDS)
@@ -152,10 +92,27 @@ class TrainingProcess:
         self._conn.close()
 
 
-def _control_state(control: RunControl) -> ControlState:
-    """The control's state; a pending lr change is taken (it is handed over once)."""
-    commands = control.take()
-    return commands.pause, None if commands.stop is None else commands.stop.value, commands.lr
+class _PipeChannel:
+    """The server's end of one run in a training process."""
+
+    def __init__(self, process: TrainingProcess, job: RunJob) -> None:
+        self._process = process
+        self._job = job
+
+    def receive(self, timeout: float) -> tuple[str, bytes] | None:
+        conn = self._process._conn
+        if not conn.poll(timeout):
+            return None
+        try:
+            return split_message(conn.recv_bytes())
+        except (EOFError, OSError):
+            raise self._process._lost(self._job) from None
+
+    def send_control(self, state: ControlState) -> None:
+        self._process._send(("control", self._job.run_id, state))
+
+    def reply_checkpoint(self, problem: str | None) -> None:
+        self._process._send(("checkpoint_reply", problem))
 
 
 class ProcessExecutor:
@@ -218,6 +175,14 @@ class ProcessExecutor:
                 raise TrainingError("the server is shutting down")
             self._processes.append(process)
         return process
+
+    def slots(self) -> int:
+        """As the settings say (a process per worker thread)."""
+        return 0
+
+    def device(self) -> str | None:
+        """This machine's."""
+        return None
 
     def processes(self) -> list[TrainingProcess]:
         """The processes started so far (for tests)."""

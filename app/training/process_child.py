@@ -6,38 +6,28 @@ every message from the server: jobs go to a queue, control changes go to the run
 closes (the server died, even by kill -9) the process exits at once: the server's next start
 marks the run interrupted, as it would a run of its own.
 
-What goes back is never unpickled by the server: events and results travel as JSON, weights
-and checkpoints as `torch.save` bytes read with `weights_only=True` (see `app.training.wire`).
+What goes back is never unpickled by the server (see app.training.remote for the messages).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import queue
 import signal
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
 
 from app.data import Mnist, load_mnist
-from app.training.control import RunControl, StopKind
+from app.training.control import RunControl
 from app.training.device import configure_threads
 from app.training.job import RunJob, describe_failure, train_job
 from app.training.optim import load_optimizer_code
-from app.training.trainer import TrainingError, TrainingState, WeightSnapshot
-from app.training.wire import (
-    ControlState,
-    fields_of,
-    join_message,
-    pack_tensors,
-    unpack_tensors,
-)
+from app.training.remote import MessageSink, apply_control, result_message, unpack_job
+from app.training.wire import join_message
 
 logger = logging.getLogger(__name__)
 
@@ -82,19 +72,6 @@ class _Inbox:
             os._exit(0)  # the server is gone: nobody is left to train for
 
 
-def apply_control(control: RunControl, state: ControlState) -> None:
-    """Bring a run's control to the state the server holds."""
-    paused, stop, lr = state
-    if lr is not None:
-        control.set_lr(lr)
-    if stop is not None:
-        control.stop(StopKind(stop))
-    if paused and not control.paused:
-        control.pause()
-    elif not paused and control.paused:
-        control.resume()
-
-
 class _Outbox:
     """Sends to the server from a thread of its own: training never waits for the pipe (a
     busy server reads it late), and packing happens off the training thread."""
@@ -124,28 +101,6 @@ class _Outbox:
                 self._queue.task_done()
 
 
-class _PipeSink:
-    """A RunSink that sends the run's output to the server, in order."""
-
-    def __init__(self, outbox: _Outbox, inbox: _Inbox) -> None:
-        self._outbox = outbox
-        self._inbox = inbox
-
-    def emit(self, data: dict[str, Any]) -> None:
-        self._outbox.put("event", lambda: json.dumps(data).encode())
-
-    def snapshot(self, snapshot: WeightSnapshot) -> None:
-        # The snapshot's tensors are copies nobody changes: they can be packed later.
-        self._outbox.put("snapshot", lambda: pack_tensors(fields_of(snapshot)))
-
-    def checkpoint(self, state: TrainingState) -> None:
-        # The state holds the live weights: training waits (for the reply) until they are sent.
-        self._outbox.put("checkpoint", lambda: pack_tensors(fields_of(state)))
-        problem = self._inbox.replies.get()  # the server answers once it is on disk
-        if problem is not None:
-            raise TrainingError(problem)
-
-
 def serve_jobs(conn: Connection, mnist_source: Mnist | Path, threads: int) -> None:
     """The training process's main function: train jobs until told to exit."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the server's to handle
@@ -153,7 +108,7 @@ def serve_jobs(conn: Connection, mnist_source: Mnist | Path, threads: int) -> No
     configure_threads(threads)
     inbox = _Inbox(conn)
     outbox = _Outbox(conn)
-    sink = _PipeSink(outbox, inbox)
+    sink = MessageSink(outbox.put, inbox.replies)
     # Loaded before the first job comes (the inbox already routes messages meanwhile), so a
     # process started ahead of time trains at once. A failure is each job's to report.
     mnist: Mnist | BaseException
@@ -167,15 +122,13 @@ def serve_jobs(conn: Connection, mnist_source: Mnist | Path, threads: int) -> No
         try:
             if isinstance(mnist, BaseException):
                 raise mnist
-            if resume is not None:
-                job = replace(job, resume=TrainingState(**unpack_tensors(resume)))
-            result = train_job(job, mnist, control, sink)
+            result = train_job(unpack_job(job, resume), mnist, control, sink)
         except Exception as error:
             logger.debug("run %s failed", job.run_id, exc_info=True)
             reason = describe_failure(error, job.device, job.data_dir)
             outbox.put("failed", reason.encode())
         else:
-            outbox.put("result", json.dumps(asdict(result)).encode())
+            outbox.put("result", result_message(result))
     outbox.flush()
     conn.close()
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from app.nn import load_preset
 from app.store import RunRecord
-from app.training.worker import RunManager
+from app.training.manager import RunManager
 
 STARTER_MODEL_NAME = "LeNet-5 starter"
 STARTER_PRESET = "lenet5"

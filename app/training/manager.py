@@ -1,12 +1,11 @@
-"""Device workers and the run manager: queue runs, train them, persist and broadcast events.
+"""The run manager: create, queue, control and follow runs; the core's one entry for runs.
 
-`RunManager` is what the web layer uses. It creates runs in the Store, queues them on the worker
-thread that owns their device (a fair queue: each owner's runs in order, owners taking turns),
-has an executor train them (the worker's training process by default, see app.training.process;
-or the worker thread itself), persists their events and checkpoints, and calls plain
-listeners `(run_id, event_dict) -> None` from the worker thread for every event (the web layer
-bridges them to asyncio itself). Listeners must return quickly and never raise (errors are
-logged and ignored).
+`RunManager` creates runs in the Store and ties three parts together: the scheduler queues
+them on their device (a fair queue, see app.training.scheduler), an executor trains them (a
+training process by default, see app.training.executors), and the recorder persists what comes
+out, then calls plain listeners `(run_id, event_dict) -> None` from the worker thread (see
+app.training.recorder; the web layer bridges them to asyncio itself). Listeners must return
+quickly and never raise (errors are logged and ignored).
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,98 +30,23 @@ from app.store import (
     RunRecord,
     RunStatus,
     Store,
-    checkpoint_dir,
     load_checkpoint,
-    save_checkpoint,
 )
 from app.store.checkpoints import remove_partial_checkpoints
 from app.training.checkpoint_meta import CheckpointMeta
 from app.training.checks import check_trainable
 from app.training.config import ConfigError, TrainConfig, parse_config
-from app.training.control import RunControl, StopKind
+from app.training.control import StopKind
 from app.training.device import configure_threads, resolve_device
-from app.training.events import Event, SeqCounter, StatusEvent
-from app.training.executors import Executor, make_executor
-from app.training.fair_queue import FairQueue
-from app.training.job import RunJob, describe_failure, disk_problem
-from app.training.process import TrainingProcessLostError
-from app.training.trainer import (
-    Throttle,
-    TrainingError,
-    TrainingState,
-    TrainResult,
-    WeightSnapshot,
-)
+from app.training.events import SeqCounter, StatusEvent
+from app.training.executors import Executor, ExecutorLostError, make_executor
+from app.training.job import RunJob, describe_failure
+from app.training.recorder import ActiveRun, Listener, Recorder, RecordingSink
+from app.training.scheduler import Scheduler
+from app.training.stored_weights import StoredWeights
+from app.training.trainer import Throttle, TrainingError, TrainingState, TrainResult, WeightSnapshot
 
 logger = logging.getLogger(__name__)
-
-Listener = Callable[[str, dict[str, Any]], None]
-
-CHECKPOINT_NAME = "checkpoint.safetensors"
-STORED_SNAPSHOTS = 16  # finished runs whose weights stay in memory for predictions
-FLUSH_EVENTS = 50  # buffered step events written in one transaction …
-FLUSH_SECONDS = 1.0  # … or after this long, whichever comes first
-_RUNNING_STATES = (RunStatus.RUNNING, RunStatus.PAUSED)
-
-
-@dataclass
-class _ActiveRun:
-    """A queued or running run's live state in this process."""
-
-    run_id: str
-    device: torch.device
-    seq: SeqCounter
-    owner: str | None = None
-    control: RunControl = field(default_factory=RunControl)
-    resume: bool = False  # continue from the stored checkpoint
-    snapshot: WeightSnapshot | None = None
-    feature_maps: dict[str, Any] | None = None
-    done: dict[str, Any] | None = None  # the `done` event, held until the store has the end
-    samples_per_s: float | None = None  # the latest step's training pace (0 while paused)
-    pending_events: list[dict[str, Any]] = field(default_factory=list)
-    flushed_at: float = field(default_factory=time.monotonic)
-
-
-class DeviceWorker:
-    """The thread(s) that own one device and train its queued runs, owners taking turns."""
-
-    def __init__(
-        self, device: torch.device, execute: Callable[[str], None], concurrency: int = 1
-    ) -> None:
-        self.device = device
-        self._execute = execute
-        self._queue: FairQueue[str] = FairQueue()
-        self._threads = [
-            threading.Thread(target=self._loop, name=f"train-{device}-{index}", daemon=True)
-            for index in range(concurrency)
-        ]
-        for thread in self._threads:
-            thread.start()
-
-    def submit(self, run_id: str, owner: str | None = None) -> None:
-        """Queue a run at the end of its owner's lane; it starts on that owner's turn."""
-        self._queue.put(run_id, owner)
-
-    def remove(self, run_id: str) -> bool:
-        """Take a run out of the queue before it starts; False if it is not queued here."""
-        return self._queue.remove(run_id)
-
-    def order(self) -> list[str]:
-        """The queued run ids, the next to start first."""
-        return self._queue.order()
-
-    def close(self, timeout: float | None = None) -> None:
-        """Start nothing more; let the threads finish their current run and exit."""
-        self._queue.close()
-        for thread in self._threads:
-            thread.join(timeout)
-
-    def _loop(self) -> None:
-        while (run_id := self._queue.get()) is not None:
-            try:
-                self._execute(run_id)
-            except Exception:  # the worker must survive anything a run does
-                logger.exception("run %s: unexpected error in the worker", run_id)
 
 
 class RunManager:
@@ -145,20 +68,22 @@ class RunManager:
         self._mnist_lock = threading.Lock()  # loading takes seconds: never under self._lock
         self._lock = threading.RLock()
         self._finished = threading.Condition(self._lock)
-        self._active: dict[str, _ActiveRun] = {}
-        # Weights of finished runs read from their checkpoints, by (path, mtime), oldest first.
-        self._stored_snapshots: dict[str, tuple[tuple[str, int], WeightSnapshot]] = {}
-        self._listeners: tuple[Listener, ...] = ()
-        self._workers: dict[torch.device, DeviceWorker] = {}
+        self._active: dict[str, ActiveRun] = {}
+        self._stored_weights = StoredWeights()
         self._closing = False
         self._started = False
         self.executor_errors = 0  # runs cut short because their executor failed (process lost)
         self._executor: Executor = make_executor(
-            not self.settings.training_process,
+            self.settings,
             self.mnist,
             self._mnist_source,
             configure_threads(self.settings.torch_threads) if self.device.type == "cpu" else 1,
         )
+        remote_device = self._executor.device()
+        if remote_device is not None:  # runs train where the executor is, not here
+            self.device = torch.device(remote_device)
+        self.recorder = Recorder(store)
+        self.scheduler = Scheduler(self._execute, self._slots)
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -189,7 +114,7 @@ class RunManager:
         if self.settings.warm_training_process:
             self._warm_executor()  # before any queued run starts, so that run gets this one
         for record in self.store.list_runs(statuses=[RunStatus.QUEUED]):
-            active = _ActiveRun(
+            active = ActiveRun(
                 record.id,
                 self.device,
                 SeqCounter(record.last_seq + 1),
@@ -211,11 +136,9 @@ class RunManager:
         with self._lock:
             self._closing = True
             active = list(self._active.values())
-            workers = list(self._workers.values())
         for run in active:
             run.control.stop(StopKind.INTERRUPT)
-        for worker in workers:
-            worker.close(timeout)
+        self.scheduler.close(timeout)
         self._executor.close()
 
     def __enter__(self) -> RunManager:
@@ -229,14 +152,7 @@ class RunManager:
 
     def add_listener(self, listener: Listener) -> Callable[[], None]:
         """Call `listener(run_id, event_dict)` for every event of every run; returns a remover."""
-        with self._lock:
-            self._listeners = (*self._listeners, listener)
-
-        def remove() -> None:
-            with self._lock:
-                self._listeners = tuple(item for item in self._listeners if item is not listener)
-
-        return remove
+        return self.recorder.add_listener(listener)
 
     # -- creating runs -----------------------------------------------------------------------
 
@@ -279,8 +195,8 @@ class RunManager:
         record = self.store.create_run(
             model_id, train_config.model_dump(mode="json"), owner, max_active, starter=starter
         )
-        active = _ActiveRun(record.id, self.device, SeqCounter(0), owner=owner)
-        self._emit(active, StatusEvent(seq=active.seq(), status=RunStatus.QUEUED.value))
+        active = ActiveRun(record.id, self.device, SeqCounter(0), owner=owner)
+        self._announce(active, RunStatus.QUEUED)
         self._enqueue(active)
         return self.store.get_run(record.id) or record
 
@@ -305,8 +221,7 @@ class RunManager:
         ConflictError while it is queued, running or paused: stop it first)."""
         if not self.store.delete_run(run_id):
             raise NotFoundError(f"no run with id '{run_id}'")
-        with self._lock:
-            self._stored_snapshots.pop(run_id, None)
+        self._stored_weights.forget(run_id)
 
     # -- control -----------------------------------------------------------------------------
 
@@ -338,13 +253,12 @@ class RunManager:
             else:
                 with self._lock:
                     active = self._active.pop(run_id, None)
-                    worker = self._workers.get(active.device) if active else None
                     self._finished.notify_all()
-                if worker is not None:
-                    worker.remove(run_id)  # it leaves the queue: the runs behind move up
+                if active is not None:
+                    self.scheduler.remove(run_id, active.device)  # the runs behind move up
                 seq = active.seq if active else SeqCounter(record.last_seq + 1)
-                self._emit(
-                    active or _ActiveRun(run_id, self.device, seq),
+                self.recorder.emit(
+                    active or ActiveRun(run_id, self.device, seq),
                     StatusEvent(seq=seq(), status=RunStatus.STOPPED.value),
                 )
                 return self._record(run_id)
@@ -370,15 +284,15 @@ class RunManager:
 
     def queue_order(self) -> list[str]:
         """The ids of the runs waiting to start, the next to start first."""
-        with self._lock:
-            workers = list(self._workers.values())
-        return [run_id for worker in workers for run_id in worker.order()]
+        return self.scheduler.order()
 
     def queue_lengths(self) -> dict[str, int]:
         """How many runs wait to start, per device."""
-        with self._lock:
-            workers = list(self._workers.values())
-        return {str(worker.device): len(worker.order()) for worker in workers}
+        return self.scheduler.lengths()
+
+    def training_slots(self) -> int:
+        """How many runs train side by side (what the queue's ETA divides by)."""
+        return self.scheduler.slots()
 
     def training_paces(self) -> list[tuple[str, str, float]]:
         """(run id, device, samples/s of its latest step) of each run that has trained a step."""
@@ -414,23 +328,7 @@ class RunManager:
         record = self.store.get_run(run_id)
         if record is None or record.checkpoint is None:
             return None
-        try:
-            version = (record.checkpoint, Path(record.checkpoint).stat().st_mtime_ns)
-            with self._lock:
-                cached = self._stored_snapshots.get(run_id)
-            if cached is not None and cached[0] == version:
-                return cached[1]  # the same file: predictions reuse one snapshot
-            checkpoint = load_checkpoint(record.checkpoint)
-        except (CheckpointError, OSError):
-            logger.warning("run %s: cannot read its checkpoint", run_id, exc_info=True)
-            return None
-        meta = CheckpointMeta.from_dict(checkpoint.meta)
-        snapshot = WeightSnapshot(meta.step, meta.epoch, checkpoint.model_state)
-        with self._lock:
-            self._stored_snapshots[run_id] = (version, snapshot)
-            while len(self._stored_snapshots) > STORED_SNAPSHOTS:
-                self._stored_snapshots.pop(next(iter(self._stored_snapshots)))
-        return snapshot
+        return self._stored_weights.read(run_id, record.checkpoint)
 
     # -- inside the worker -------------------------------------------------------------------
 
@@ -454,22 +352,22 @@ class RunManager:
             self._forget(run_id)
             return
         try:
-            self._emit(active, StatusEvent(seq=active.seq(), status=RunStatus.RUNNING.value))
+            self._announce(active, RunStatus.RUNNING)
             result = self._train(active, record)
-        except TrainingProcessLostError as error:
+        except ExecutorLostError as error:
             with self._lock:
                 self.executor_errors += 1
-            self._end(active, RunStatus.INTERRUPTED, error=str(error))
+            self.recorder.end(active, RunStatus.INTERRUPTED, error=str(error))
         except Exception as error:
             reason = describe_failure(error, str(active.device), self.store.data_dir)
             logger.warning("run %s failed: %s", run_id, reason, exc_info=True)
-            self._end(active, RunStatus.FAILED, error=reason)
+            self.recorder.end(active, RunStatus.FAILED, error=reason)
         else:
-            self._end(active, RunStatus(result.status), result=result)
+            self.recorder.end(active, RunStatus(result.status), result=result)
         finally:
             self._forget(run_id)
 
-    def _train(self, active: _ActiveRun, record: RunRecord) -> TrainResult:
+    def _train(self, active: ActiveRun, record: RunRecord) -> TrainResult:
         model = self.store.get_model(record.model_id)
         if model is None:
             raise TrainingError("its model was deleted")
@@ -488,138 +386,27 @@ class RunManager:
             data_dir=self.store.data_dir,
             resume=resume,
         )
-        return self._executor.train(job, active.control, _RunOutput(self, active))
-
-    def _save_checkpoint(self, active: _ActiveRun, state: TrainingState) -> None:
-        """Write the checkpoint atomically, then record it (events up to it are flushed first)."""
-        self._flush(active)
-        path = checkpoint_dir(self.store.data_dir, active.run_id) / CHECKPOINT_NAME
-        meta = CheckpointMeta.from_dict(state.meta)
-        try:
-            save_checkpoint(path, state.model_state, state.optimizer_state, state.meta)
-        except OSError as error:
-            problem = disk_problem(error, self.store.data_dir)
-            if problem is None:
-                raise
-            kept = "its previous checkpoint is kept" if path.exists() else "no epoch was saved"
-            raise TrainingError(
-                f"{problem[0]}: cannot save the checkpoint of epoch {meta.epoch} ({kept}); "
-                f"{problem[1]}, then train it again"
-            ) from error
-        self.store.update_run(
-            active.run_id,
-            epoch=meta.epoch,
-            step=meta.step,
-            best_val_accuracy=meta.best_val_accuracy,
-            checkpoint=str(path),
-        )
-
-    def _end(
-        self,
-        active: _ActiveRun,
-        status: RunStatus,
-        *,
-        error: str | None = None,
-        result: TrainResult | None = None,
-    ) -> None:
-        """Record how the run ended and tell everyone."""
-        fields: dict[str, Any] = {"status": status, "error": error}
-        if status != RunStatus.INTERRUPTED:
-            fields["finished_at"] = time.time()
-        if result is not None and status != RunStatus.INTERRUPTED:  # else: as checkpointed
-            fields |= {"epoch": result.epochs, "step": result.steps}
-            fields["best_val_accuracy"] = result.best_val_accuracy
-            fields["test_accuracy"] = result.test_accuracy
-        reason = error
-        if status == RunStatus.INTERRUPTED and reason is None:
-            reason = "the server stopped; resume the run from its last epoch"
-        try:
-            self._flush(active)
-            self.store.update_run(active.run_id, expect_status=_RUNNING_STATES, **fields)
-        except Exception:
-            logger.exception("run %s: cannot record its end (%s)", active.run_id, status)
-        # The store reads finished first: whoever hears `done` and asks for the run sees it so.
-        ending = [active.done] if active.done is not None and status == RunStatus.COMPLETED else []
-        ending.append(StatusEvent(seq=active.seq(), status=status.value, reason=reason).to_dict())
-        for data in ending:
-            try:
-                self._persist(active, data)
-            except Exception:  # e.g. the disk is full: listeners still hear how the run ended
-                logger.exception("run %s: cannot store its end (%s)", active.run_id, status)
-            self._broadcast(active, data["type"], data)
-        self._flush(active, quiet=True)
-
-    def _emit(self, active: _ActiveRun, event: Event) -> None:
-        """Persist the event (step points batched, live feature maps in memory) and broadcast it."""
-        self._emit_data(active, event.to_dict())
-
-    def _emit_data(self, active: _ActiveRun, data: dict[str, Any]) -> None:
-        """`_emit` for an event in its JSON form (as it comes from a training process)."""
-        kind = data["type"]
-        active.seq.advance_past(data["seq"])
-        if kind == "done":
-            active.done = data  # stored and published by _end, once the run reads finished
-            return
-        if kind == "feature_maps":
-            active.feature_maps = data
-            if data.get("at_epoch_end"):
-                self._persist(active, data)
-        elif kind == "step":
-            active.samples_per_s = data.get("samples_per_s")
-            active.pending_events.append(data)
-            if (
-                len(active.pending_events) >= FLUSH_EVENTS
-                or time.monotonic() - active.flushed_at >= FLUSH_SECONDS
-            ):
-                self._flush(active)
-        else:
-            self._persist(active, data)
-            if kind == "status" and data["status"] in ("paused", "running"):
-                if data["status"] == "paused":
-                    active.samples_per_s = 0.0
-                self.store.update_run(
-                    active.run_id, expect_status=_RUNNING_STATES, status=data["status"]
-                )
-        self._broadcast(active, kind, data)
-
-    def _broadcast(self, active: _ActiveRun, kind: str, data: dict[str, Any]) -> None:
-        for listener in self._listeners:
-            try:
-                listener(active.run_id, data)
-            except Exception:
-                logger.exception("a run listener failed on a %s event", kind)
-
-    def _persist(self, active: _ActiveRun, data: dict[str, Any]) -> None:
-        active.pending_events.append(data)
-        self._flush(active)
-
-    def _flush(self, active: _ActiveRun, *, quiet: bool = False) -> None:
-        events, active.pending_events = active.pending_events, []
-        active.flushed_at = time.monotonic()
-        if not events:
-            return
-        try:
-            self.store.append_events(active.run_id, events)
-        except Exception:
-            if not quiet:
-                raise
-            logger.exception("run %s: cannot store %d events", active.run_id, len(events))
+        return self._executor.train(job, active.control, RecordingSink(self.recorder, active))
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _enqueue(self, active: _ActiveRun) -> None:
-        """Hand the run to its device's queue (while closing, it stays queued in the store)."""
+    def _enqueue(self, active: ActiveRun) -> None:
+        """Hand the run to the scheduler (while closing, it stays queued in the store)."""
         with self._lock:
             if self._closing:
                 return  # the next start() queues it again
             self._active[active.run_id] = active
-            worker = self._workers.get(active.device)
-            if worker is None:
-                worker = DeviceWorker(
-                    active.device, self._execute, self.settings.device_concurrency
-                )
-                self._workers[active.device] = worker
-            worker.submit(active.run_id, active.owner)  # under the lock: before any close()
+            # under the lock: before any close()
+            self.scheduler.submit(active.run_id, active.device, active.owner)
+
+    def _slots(self) -> int:
+        """How many runs a device trains side by side: the executor's say, else the setting."""
+        return self._executor.slots() or self.settings.device_concurrency
+
+    def _announce(self, active: ActiveRun, status: RunStatus, reason: str | None = None) -> None:
+        """Record and publish the run's new status as its next event."""
+        event = StatusEvent(seq=active.seq(), status=status.value, reason=reason)
+        self.recorder.emit(active, event)
 
     def _forget(self, run_id: str) -> None:
         with self._lock:
@@ -632,7 +419,7 @@ class RunManager:
             raise NotFoundError(f"no run {run_id}")
         return record
 
-    def _active_run(self, run_id: str, action: str) -> _ActiveRun:
+    def _active_run(self, run_id: str, action: str) -> ActiveRun:
         with self._lock:
             active = self._active.get(run_id)
         if active is None:
@@ -656,14 +443,14 @@ class RunManager:
             record.id, expect_status=[RunStatus.INTERRUPTED], status=RunStatus.QUEUED, error=None
         )
         self.store.delete_events_after(record.id, kept_seq)  # the epoch lost in flight
-        active = _ActiveRun(
+        active = ActiveRun(
             record.id,
             self.device,
             seq,
             owner=record.owner,
             resume=record.checkpoint is not None,
         )
-        self._emit(active, StatusEvent(seq=seq(), status=RunStatus.QUEUED.value, reason=reason))
+        self._announce(active, RunStatus.QUEUED, reason)
         self._enqueue(active)
         return self._record(record.id)
 
@@ -678,20 +465,3 @@ class RunManager:
             if self._mnist is None:
                 self._mnist = load_mnist(self.settings.mnist_cache_dir())
             return self._mnist
-
-
-class _RunOutput:
-    """The RunSink of one run: its events, checkpoints and snapshots go to the manager."""
-
-    def __init__(self, manager: RunManager, active: _ActiveRun) -> None:
-        self._manager = manager
-        self._active = active
-
-    def emit(self, data: dict[str, Any]) -> None:
-        self._manager._emit_data(self._active, data)
-
-    def checkpoint(self, state: TrainingState) -> None:
-        self._manager._save_checkpoint(self._active, state)
-
-    def snapshot(self, snapshot: WeightSnapshot) -> None:
-        self._active.snapshot = snapshot
