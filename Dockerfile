@@ -9,6 +9,8 @@
 #   TORCH_VARIANT           cpu (PyTorch's CPU wheel index) or cuda (pip's default index: PyPI,
 #                           whose Linux x86_64 torch wheel is the CUDA build, NVIDIA libraries and all)
 #   TORCH_INDEX_URL         a package index for torch that overrides TORCH_VARIANT's
+#   EXTRAS                  optional parts to install, e.g. [ray] for runs on a Ray cluster (the
+#                           same image then runs the app, a Ray head and Ray workers)
 #   CA_BUNDLE               a CA bundle file for pip and npm, mounted at build time (TLS proxies)
 
 ARG PYTHON_BASE=python:3.11-slim-bookworm
@@ -30,6 +32,7 @@ FROM ${PYTHON_BASE} AS venv
 ARG CA_BUNDLE=""
 ARG TORCH_VARIANT=cpu
 ARG TORCH_INDEX_URL=""
+ARG EXTRAS=""
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_NO_INPUT=1 \
@@ -53,7 +56,7 @@ RUN if [ -n "$CA_BUNDLE" ]; then export PIP_CERT="$CA_BUNDLE"; fi; \
 COPY pyproject.toml ./
 RUN if [ -n "$CA_BUNDLE" ]; then export PIP_CERT="$CA_BUNDLE"; fi; \
     mkdir app && touch app/__init__.py README.md; \
-    /opt/nnp/venv/bin/pip install -c constraints.txt -e .; \
+    /opt/nnp/venv/bin/pip install -c constraints.txt -e ".${EXTRAS}"; \
     rm -r app README.md ./*.egg-info; \
     /opt/nnp/venv/bin/python -c "import torch; print('torch', torch.__version__)"
 

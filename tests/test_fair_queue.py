@@ -295,3 +295,29 @@ def test_eta_of_a_queued_run_counts_the_runs_ahead_in_turn_order(
     assert alice_view.eta_s > bob_view.eta_s
     manager.stop(alice.id)
     manager.stop(first.id)
+
+
+@pytest.mark.parametrize(
+    ("slots", "expected"),
+    [
+        (1, [15.0, 25.0, 35.0]),  # one slot, its run done at 5 s: the queue runs one by one
+        (2, [15.0, 18.0, 25.0]),  # the two running runs free their slots at 5 s and 8 s
+        (3, [10.0, 15.0, 18.0]),  # a free slot takes the first queued run at once
+    ],
+)
+def test_queued_etas_count_every_slot(tmp_path: Path, slots: int, expected: list[float]) -> None:
+    """Each run: 100 steps of 100 images; every running run trains 1,000 images/s."""
+    store = Store(tmp_path)
+    model = store.create_model("m", {"input_shape": [1, 28, 28], "layers": []}, {})
+    config = {"epochs": 1, "batch_size": 100, "train_subset": 10_000}
+    running = [store.create_run(model.id, config) for _ in range(2)]
+    queued = [store.create_run(model.id, config) for _ in range(3)]
+    for record, step in zip(running, (50, 20), strict=True):  # 5 s and 8 s left
+        store.update_run(record.id, status=RunStatus.RUNNING, step=step)
+        point = {"type": "step", "seq": 1, "step": step, "epoch": 0, "samples_per_s": 1000.0}
+        store.append_events(record.id, [point])
+    if slots == 1:  # one slot holds one run: the other one has finished
+        store.update_run(running[1].id, status=RunStatus.COMPLETED)
+    views = run_views(store, queued, [record.id for record in queued], slots=slots)
+    assert [view.queue_position for view in views] == [1, 2, 3]
+    assert [view.eta_s for view in views] == expected

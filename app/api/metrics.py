@@ -9,7 +9,9 @@ with `nnp_`. Each app has a registry of its own, so several apps can live in one
 from __future__ import annotations
 
 import hmac
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
@@ -38,9 +40,13 @@ class Metrics:
         )
 
 
-def observe_prediction(app: FastAPI, via: str, seconds: float) -> None:
-    """Count one prediction answered `via` "websocket" or "rest", and how long it took."""
-    app.state.metrics.prediction_seconds.labels(via).observe(seconds)
+@contextmanager
+def timed_prediction(app: FastAPI, via: str) -> Iterator[None]:
+    """Count the block as one prediction answered `via` "websocket" or "rest", with how long it
+    took, if it answers (a request that fails is not a prediction)."""
+    started = time.perf_counter()
+    yield
+    app.state.metrics.prediction_seconds.labels(via).observe(time.perf_counter() - started)
 
 
 def install_metrics(app: FastAPI) -> Metrics:

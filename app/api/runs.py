@@ -1,7 +1,6 @@
 """Training runs: create (queued), list, read, metrics, control, predict and export."""
 
 import json
-import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request, Response, status
@@ -9,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from app.api.access import owned_model, owned_run, readable_run
 from app.api.deps import IdentityDep, PlaygroundDep, ShareQuery, UserDep
-from app.api.metrics import observe_prediction
+from app.api.metrics import timed_prediction
 from app.api.predict_input import PredictRequest, prepared_digit
 from app.inference import NoWeightsError
 from app.inference.export import ExportFormat
@@ -197,10 +196,9 @@ def predict(
 
     Answers `{"prediction", "probabilities": [10], "input": 28×28, "step", "activations"?}`.
     """
-    started = time.perf_counter()
-    readable_run(playground, run_id, identity, share)
-    answer = playground.predict(run_id, prepared_digit(body), activations).to_dict()
-    observe_prediction(request.app, "rest", time.perf_counter() - started)
+    with timed_prediction(request.app, "rest"):
+        readable_run(playground, run_id, identity, share)
+        answer = playground.predict(run_id, prepared_digit(body), activations).to_dict()
     # Plain numbers only: json.dumps is many times faster than FastAPI's generic encoder here.
     return Response(json.dumps(answer), media_type="application/json")
 

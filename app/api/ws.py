@@ -10,7 +10,6 @@ send `{"type": "ping"}` (answered with `{"type": "pong"}`); anything else gets
 import asyncio
 import contextlib
 import json
-import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, WebSocket, WebSocketDisconnect
@@ -19,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.access import readable_run
 from app.api.identity import Identity
-from app.api.metrics import observe_prediction
+from app.api.metrics import timed_prediction
 from app.api.predict_input import PredictRequest, prepared_digit
 from app.events import EventBus
 from app.imaging import ImageError
@@ -160,9 +159,8 @@ async def live_predictions(websocket: WebSocket) -> None:
 async def _predict(
     websocket: WebSocket, playground: Playground, identity: Identity, data: dict[str, Any]
 ) -> dict[str, Any]:
-    started = time.perf_counter()
-    answer = await run_in_threadpool(_predict_now, playground, identity, data)
-    observe_prediction(websocket.app, "websocket", time.perf_counter() - started)
+    with timed_prediction(websocket.app, "websocket"):
+        answer = await run_in_threadpool(_predict_now, playground, identity, data)
     if isinstance(data.get("id"), str | int):
         answer["id"] = data["id"]  # lets the client match answers to its drawings
     return answer

@@ -19,6 +19,7 @@ import logging
 import math
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -37,6 +38,7 @@ from app.training.wire import ControlState, split_message
 logger = logging.getLogger(__name__)
 
 MAX_SLOTS = 4096
+SLOTS_SECONDS = 10.0  # how long the cluster's size is taken as known
 READY_SECONDS = 10.0  # how long an idle actor may take to answer before it counts as lost
 
 
@@ -95,19 +97,30 @@ class RayExecutor:
         if wants_gpu:
             self._resources["GPU"] = settings.ray_gpus_per_run
         self._resources |= settings.ray_resources_per_run
-        self._slots = settings.ray_slots or _slots_for(totals, self._resources)
+        self._slots = (time.monotonic(), settings.ray_slots or _slots_for(totals, self._resources))
         self._actor_class = ray.remote(max_concurrency=3)(RunActor)  # type: ignore[call-overload]
         logger.info(
             "Ray executor: %s runs on %s, %d at a time, each asking for %s",
             self._device,
             "the cluster" if settings.ray_address else "a local Ray instance",
-            self._slots,
+            self._slots[1],
             self._resources,
         )
 
     def slots(self) -> int:
-        """As many runs as the cluster's resources hold at once (or the `ray_slots` setting)."""
-        return self._slots
+        """As many runs as the cluster's resources hold at once (or the `ray_slots` setting);
+        asked of the cluster again after SLOTS_SECONDS, as nodes may join or leave."""
+        if self._settings.ray_slots:
+            return self._settings.ray_slots
+        with self._lock:
+            asked_at, slots = self._slots
+            if time.monotonic() - asked_at < SLOTS_SECONDS:
+                return slots
+        totals = ray.cluster_resources()  # type: ignore[no-untyped-call]
+        slots = _slots_for(totals, self._resources)
+        with self._lock:
+            self._slots = (time.monotonic(), slots)
+        return slots
 
     def device(self) -> str:
         """cuda when the runs ask for GPUs, else cpu."""

@@ -3,7 +3,7 @@
 Each device has a `DeviceWorker`: a fair queue (each owner's runs in order, owners taking turns)
 and one thread per slot that takes the next run and hands it to the manager's `execute`. A
 device's slots are how many runs train on it side by side: one per local GPU by default, or as
-many as a Ray cluster offers (see app.training.ray_executor).
+many as a Ray cluster offers (see app.training.ray_executor), growing as nodes join.
 """
 
 from __future__ import annotations
@@ -26,14 +26,22 @@ class DeviceWorker:
         self, device: torch.device, execute: Callable[[str], None], concurrency: int = 1
     ) -> None:
         self.device = device
-        self.slots = concurrency
         self._execute = execute
         self._queue: FairQueue[str] = FairQueue()
-        self._threads = [
-            threading.Thread(target=self._loop, name=f"train-{device}-{index}", daemon=True)
-            for index in range(concurrency)
-        ]
-        for thread in self._threads:
+        self._threads: list[threading.Thread] = []
+        self.grow(concurrency)
+
+    @property
+    def slots(self) -> int:
+        """How many runs it trains side by side."""
+        return len(self._threads)
+
+    def grow(self, slots: int) -> None:
+        """Train up to `slots` runs side by side from now on (it never shrinks)."""
+        while len(self._threads) < slots:
+            name = f"train-{self.device}-{len(self._threads)}"
+            thread = threading.Thread(target=self._loop, name=name, daemon=True)
+            self._threads.append(thread)
             thread.start()
 
     def submit(self, run_id: str, owner: str | None = None) -> None:
@@ -63,7 +71,8 @@ class DeviceWorker:
 
 
 class Scheduler:
-    """A DeviceWorker per device, made when the device gets its first run."""
+    """A DeviceWorker per device, made when the device gets its first run. The slots are asked
+    for at every submit: a cluster that gained nodes trains more runs at once."""
 
     def __init__(self, execute: Callable[[str], None], slots: Callable[[], int]) -> None:
         self._execute = execute
@@ -75,9 +84,12 @@ class Scheduler:
         """Queue a run on its device (the device's worker starts with its first run)."""
         with self._lock:
             worker = self._workers.get(device)
+            slots = self._slots()
             if worker is None:
-                worker = DeviceWorker(device, self._execute, self._slots())
+                worker = DeviceWorker(device, self._execute, slots)
                 self._workers[device] = worker
+            else:
+                worker.grow(slots)
             worker.submit(run_id, owner)
 
     def remove(self, run_id: str, device: torch.device) -> bool:
