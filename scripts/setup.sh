@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up whatever is missing for NN Playground: the project venv, its pinned Python packages, and MNIST.
+# Set up whatever is missing for NN Playground: the project venv, its pinned Python packages, MNIST
+# and (where apt can install it) Fashion-MNIST.
 # Usage: scripts/setup.sh [run|test]   ("test" adds the developer tools and the browser-test packages)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,6 +71,29 @@ if [[ "$purpose" == test && "${NNP_DOCKER_TESTS:-0}" == 1 ]]; then
             break
         fi
     done
+fi
+
+fashion_idx=/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+if [[ -z "${NNP_FASHION_MNIST_DIR:-}" && ! -f "$fashion_idx" ]]; then
+    # Fashion-MNIST is optional: Debian's dataset-fashion-mnist, installed as root or with
+    # password-less sudo. Set-up never fails for it: the fetch below skips it when it is absent.
+    if [[ $(id -u) -eq 0 ]]; then
+        as_root=(env)
+    elif sudo -n true 2>/dev/null; then
+        as_root=(sudo -n env)
+    else
+        as_root=()
+    fi
+    if [[ ${#as_root[@]} -gt 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        echo "setup: installing dataset-fashion-mnist (Fashion-MNIST) with apt"
+        { "${as_root[@]}" apt-get update -qq &&
+            "${as_root[@]}" DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+                --no-install-recommends dataset-fashion-mnist; } >/dev/null 2>&1 ||
+            echo "setup: apt could not install dataset-fashion-mnist; going on without Fashion-MNIST"
+    else
+        echo "setup: not installing dataset-fashion-mnist (apt-get as root or password-less sudo" \
+            "is needed); going on without Fashion-MNIST"
+    fi
 fi
 
 "$venv/bin/python" -m app.data.fetch
