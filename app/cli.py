@@ -49,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(run=_serve)
 
-    train = commands.add_parser("train", help="train a spec on MNIST in the terminal")
+    train = commands.add_parser("train", help="train a spec in the terminal (MNIST by default)")
     _add_spec_source(train)
     _add_train_options(train)
     train.set_defaults(run=_train)
@@ -218,7 +218,12 @@ def data_dir_problem(data_dir: Path) -> str | None:
 def _add_train_options(command: argparse.ArgumentParser) -> None:
     from app.training.config import OPTIMIZER_NAMES  # noqa: PLC0415 (pydantic only, no torch)
 
-    command.add_argument("--epochs", type=int, help="passes over the 50,000 training digits")
+    command.add_argument(
+        "--dataset",
+        help="what to train on (default mnist): a name from `GET /api/datasets`, or a 2-D "
+        'problem with parameters as JSON, e.g. \'{"name": "spiral", "noise": 0.1}\'',
+    )
+    command.add_argument("--epochs", type=int, help="passes over the training set")
     command.add_argument("--batch-size", type=int, help="digits per step")
     command.add_argument("--optimizer", choices=OPTIMIZER_NAMES)
     command.add_argument("--lr", type=float, help="learning rate (default: the optimizer's)")
@@ -259,6 +264,7 @@ def _train_config_fields(args: argparse.Namespace) -> dict[str, object] | None:
         except json.JSONDecodeError:
             fields[name.strip().replace("-", "_")] = text
     named = {
+        "dataset": _json_or_text(args.dataset) if args.dataset is not None else None,
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "optimizer": args.optimizer,
@@ -274,6 +280,17 @@ def _train_config_fields(args: argparse.Namespace) -> dict[str, object] | None:
     if "optimizer" in fields and "lr" not in fields:
         defaults.pop("lr", None)  # another optimizer starts from its own default lr
     return defaults | fields
+
+
+def _json_or_text(text: str) -> object:
+    """A JSON object given on the command line, else the text itself."""
+    if text.lstrip().startswith("{"):
+        try:
+            value: object = json.loads(text)
+        except json.JSONDecodeError:
+            return text
+        return value
+    return text
 
 
 def _train(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from app import __version__
-from app.api import docs, health, layers, metrics, models, pages, runs, tokens, ws
+from app.api import datasets, docs, health, layers, metrics, models, pages, runs, tokens, ws
 from app.api.errors import install_error_handlers
 from app.api.identity import CookieSigner, IdentityMiddleware, load_secret_key
 from app.api.limits import BodySizeLimit
@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_metrics(app)  # its middleware outermost: every request is counted
     for router in (
+        datasets.router,
         docs.router,
         health.router,
         layers.router,

@@ -159,6 +159,12 @@ class Settings(BaseSettings):
 
         return find_mnist_dir(self.mnist_dir, self.data_dir, self.cache_home)
 
+    def dataset_dirs(self) -> list[Path]:
+        """Where prepared datasets are looked for, in order (as MNIST is, see mnist_cache_dir)."""
+        from app.data.locate import mnist_search_dirs  # noqa: PLC0415
+
+        return mnist_search_dirs(self.mnist_dir, self.data_dir, self.cache_home)
+
     def spec_limits(self) -> "SpecLimits":
         """The model-size limits for app.nn."""
         from app.nn.limits import SpecLimits  # noqa: PLC0415 (keeps settings import-light)

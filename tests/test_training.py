@@ -377,8 +377,10 @@ def test_early_stopping_restores_the_best_weights(
     built = build_model(load_preset("mlp"), seed=0)
     trainer = trainer_for(mnist, built, config, events=events, snapshot=snapshots.append)
 
-    def scripted_evaluate(module: Any, split: Any, config: Any, device: Any) -> Evaluation:
-        result = evaluate(module, split, config, device)
+    def scripted_evaluate(
+        module: Any, split: Any, config: Any, device: Any, classes: int
+    ) -> Evaluation:
+        result = evaluate(module, split, config, device, classes)
         accuracy = next(scripted, None) if split is trainer.data.validation else None
         return result if accuracy is None else replace(result, accuracy=accuracy)
 

@@ -430,7 +430,7 @@ def test_predictions_do_not_wait_for_mnist_to_load(
         loaded.wait(120)
         return mnist
 
-    monkeypatch.setattr("app.training.manager.load_mnist", slow_load)
+    monkeypatch.setattr("app.data.registry.load_mnist", slow_load)
     store = Store(data_dir)
     settings = Settings(data_dir=data_dir, device="cpu", training_process=False)
     manager = RunManager(store, settings)  # its worker thread loads MNIST itself

@@ -48,6 +48,8 @@ class Dataset:
     train: ArraySplit
     validation: ArraySplit
     test: ArraySplit
+    # Images: the pixels' (mean, std) on a 0..1 scale for standardising; None: from train.
+    mean_std: tuple[float, float] | None = None
 
     @property
     def is_image(self) -> bool:

@@ -28,6 +28,8 @@ import safetensors.numpy
 import safetensors.torch
 import torch
 
+from app.data.dataset import ArraySplit, Dataset, TaskKind
+
 SETUP_HINT = "run the set-up: make run / make test"
 
 REQUIREMENTS_FILE = Path(__file__).resolve().parents[2] / "data-requirements.txt"
@@ -70,6 +72,23 @@ class Mnist:
     train: Split
     validation: Split
     test: Split
+
+    def to_dataset(self) -> Dataset:
+        """MNIST in the form every dataset takes (images viewed as (N, 1, 28, 28), no copy)."""
+
+        def split(part: Split) -> ArraySplit:
+            return ArraySplit(part.images.unsqueeze(1), part.labels)
+
+        return Dataset(
+            name="mnist",
+            kind=TaskKind.CLASSIFICATION,
+            input_shape=(1, IMAGE_SIDE, IMAGE_SIDE),
+            classes=tuple(str(digit) for digit in range(NUM_CLASSES)),
+            train=split(self.train),
+            validation=split(self.validation),
+            test=split(self.test),
+            mean_std=mean_std(),
+        )
 
 
 def mean_std() -> tuple[float, float]:

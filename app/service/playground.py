@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from app.data.registry import DatasetInfo
 from app.inference import Prediction, Predictor
 from app.inference.export import MEDIA_TYPES, SUFFIXES, ExportFormat, export_model
 from app.service.run_views import RunPublic, run_view, run_views
@@ -42,6 +43,12 @@ class Playground:
         self._manager = manager
         self._predictor = predictor
         self._settings = settings
+
+    # -- datasets ----------------------------------------------------------------------------
+
+    def datasets(self) -> list[DatasetInfo]:
+        """What runs can train on."""
+        return self._manager.datasets.infos()
 
     # -- models ------------------------------------------------------------------------------
 
@@ -87,13 +94,21 @@ class Playground:
     def view(self, record: RunRecord) -> RunPublic:
         """The run as the API shows it: progress, queue position, ETA, latest metrics."""
         return run_view(
-            self._store, record, self._manager.queue_order(), self._manager.training_slots()
+            self._store,
+            record,
+            self._manager.queue_order(),
+            self._manager.training_slots(),
+            self._manager.datasets,
         )
 
     def views(self, records: list[RunRecord]) -> list[RunPublic]:
         """Several runs' views, reading the queue once."""
         return run_views(
-            self._store, records, self._manager.queue_order(), self._manager.training_slots()
+            self._store,
+            records,
+            self._manager.queue_order(),
+            self._manager.training_slots(),
+            self._manager.datasets,
         )
 
     def history(self, run_id: str) -> dict[str, Any]:

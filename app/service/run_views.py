@@ -4,12 +4,14 @@ Queue positions and ETAs follow the worker's start order (`RunManager.queue_orde
 take turns), not creation time.
 """
 
+import contextlib
 import heapq
 from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
 
+from app.data.registry import DatasetError, Datasets
 from app.store import RunRecord, RunStatus, Store
 from app.training import parse_config
 
@@ -48,16 +50,25 @@ class RunCreated(BaseModel):
     queue_position: int | None
 
 
-def total_steps(record: RunRecord) -> int:
-    """How many steps the run takes in all."""
-    return parse_config(record.config).total_steps(MNIST_TRAIN_SIZE)
+def total_steps(record: RunRecord, datasets: Datasets | None = None) -> int:
+    """How many steps the run takes in all (on MNIST when `datasets` is not given)."""
+    config = parse_config(record.config)
+    size = MNIST_TRAIN_SIZE
+    if datasets is not None:
+        with contextlib.suppress(DatasetError):  # a dataset gone since: MNIST's size stands in
+            size = datasets.info(config.dataset).splits["train"]
+    return config.total_steps(size)
 
 
 def run_view(
-    store: Store, record: RunRecord, queue_order: Sequence[str] | None = None, slots: int = 1
+    store: Store,
+    record: RunRecord,
+    queue_order: Sequence[str] | None = None,
+    slots: int = 1,
+    datasets: Datasets | None = None,
 ) -> RunPublic:
-    """Everything a client needs to show one run (`queue_order`, `slots`: see run_views)."""
-    return run_views(store, [record], queue_order, slots)[0]
+    """Everything a client needs to show one run (the other arguments: see run_views)."""
+    return run_views(store, [record], queue_order, slots, datasets)[0]
 
 
 def run_views(
@@ -65,25 +76,33 @@ def run_views(
     records: list[RunRecord],
     queue_order: Sequence[str] | None = None,
     slots: int = 1,
+    datasets: Datasets | None = None,
 ) -> list[RunPublic]:
     """The views of several runs, reading the queue once for all of them.
 
     `queue_order` is `RunManager.queue_order()`: the queued run ids, the next to start first.
     Queued runs missing from it (being started right now) count as ahead of it; without it,
     creation order stands in. `slots`: how many runs train side by side (for queued ETAs).
+    `datasets`: for the size of each run's dataset (MNIST's without it).
     """
     queued = store.list_runs(statuses=[RunStatus.QUEUED])
     if queue_order is not None:
         by_id = {run.id: run for run in queued}
         ordered = [by_id.pop(run_id) for run_id in queue_order if run_id in by_id]
         queued = [*by_id.values(), *ordered]  # the ones leaving the queue now go first
-    return [_view(store, record, queued, slots) for record in records]
+    return [_view(store, record, queued, slots, datasets) for record in records]
 
 
-def _view(store: Store, record: RunRecord, queue: list[RunRecord], slots: int) -> RunPublic:
+def _view(
+    store: Store,
+    record: RunRecord,
+    queue: list[RunRecord],
+    slots: int,
+    datasets: Datasets | None,
+) -> RunPublic:
     latest = _latest(store, record)
     step = max(record.step, int(latest.get("step", {}).get("step", 0)))
-    steps = total_steps(record)
+    steps = total_steps(record, datasets)
     queued_ids = [run.id for run in queue]
     position = queued_ids.index(record.id) + 1 if record.id in queued_ids else None
     model = store.get_model(record.model_id)
@@ -104,7 +123,9 @@ def _view(store: Store, record: RunRecord, queue: list[RunRecord], slots: int) -
         best_val_accuracy=record.best_val_accuracy,
         test_accuracy=record.test_accuracy,
         queue_position=position,
-        eta_s=_eta(store, record, latest, step, queue[: position - 1] if position else [], slots),
+        eta_s=_eta(
+            store, record, latest, step, queue[: position - 1] if position else [], slots, datasets
+        ),
         latest=latest or None,
         starter=record.starter,
     )
@@ -126,10 +147,11 @@ def _samples_per_s(latest: dict[str, Any]) -> float | None:
     return float(point["samples_per_s"])
 
 
-def _samples_left(record: RunRecord, step: int | None = None) -> int:
+def _samples_left(record: RunRecord, datasets: Datasets | None, step: int | None = None) -> int:
     """Training samples the run still has to see (its steps × its batch size)."""
     done = record.step if step is None else step
-    return max(0, total_steps(record) - done) * int(record.config.get("batch_size", 64))
+    steps = total_steps(record, datasets)
+    return max(0, steps - done) * int(record.config.get("batch_size", 64))
 
 
 def _eta(
@@ -139,13 +161,14 @@ def _eta(
     step: int,
     ahead: list[RunRecord],
     slots: int,
+    datasets: Datasets | None,
 ) -> float | None:
     """Remaining time at the current pace. A queued run waits for a free slot: the running
     runs end, and the runs ahead of it start on the first slot free, each in turn (every run
     at the mean pace of the running ones)."""
     if record.status == RunStatus.RUNNING:
         pace = _samples_per_s(latest)
-        return None if pace is None else round(_samples_left(record, step) / pace, 1)
+        return None if pace is None else round(_samples_left(record, datasets, step) / pace, 1)
     if record.status != RunStatus.QUEUED:
         return None
     running = store.list_runs(statuses=[RunStatus.RUNNING, RunStatus.PAUSED])
@@ -155,11 +178,11 @@ def _eta(
         return None
     pace = sum(paces) / len(paces)
     free_at = [
-        _samples_left(run, int(late.get("step", {}).get("step", run.step))) / pace
+        _samples_left(run, datasets, int(late.get("step", {}).get("step", run.step))) / pace
         for run, late in zip(running, latests, strict=True)
     ]
     free_at += [0.0] * max(0, slots - len(free_at))
     heapq.heapify(free_at)
     for run in ahead:  # each takes the first slot that frees up
-        heapq.heappush(free_at, heapq.heappop(free_at) + _samples_left(run) / pace)
-    return round(heapq.heappop(free_at) + _samples_left(record) / pace, 1)
+        heapq.heappush(free_at, heapq.heappop(free_at) + _samples_left(run, datasets) / pace)
+    return round(heapq.heappop(free_at) + _samples_left(record, datasets) / pace, 1)

@@ -1,27 +1,55 @@
-"""Whether a model spec can be trained on MNIST with a config, before any tensor is made."""
+"""Whether a model spec can be trained on a dataset with a config, before any tensor is made."""
 
 from __future__ import annotations
 
+from app.data.dataset import Dataset, TaskKind
+from app.data.registry import DatasetError, DatasetInfo, DatasetRef, Datasets
 from app.nn import ModelSpec, ModelSummary
 from app.training.config import ConfigError, TrainConfig
-from app.training.data import NUM_CLASSES, check_input_shape
+from app.training.data import check_sample_size, describe_shape
 
 
-def check_trainable(spec: ModelSpec, summary: ModelSummary, config: TrainConfig) -> None:
-    """Raise ConfigError (naming the field) if the model cannot learn MNIST with `config`."""
+def dataset_info(datasets: Datasets, ref: DatasetRef) -> DatasetInfo:
+    """What `ref` is, if it can be trained on here (ConfigError naming the field otherwise)."""
+    try:
+        info = datasets.info(ref)
+    except DatasetError as error:
+        field, _, message = str(error).partition(": ")
+        raise ConfigError([(field, message)]) from None
+    if not info.available:
+        raise ConfigError([("dataset", info.note or f"{info.name} is not available here")])
+    return info
+
+
+def check_trainable(
+    spec: ModelSpec, summary: ModelSummary, config: TrainConfig, dataset: DatasetInfo | Dataset
+) -> None:
+    """Raise ConfigError (naming the field) if the model cannot learn `dataset` with `config`:
+    its input must hold one sample, its output one score per class."""
     issues: list[tuple[str, str]] = []
     try:
-        check_input_shape(spec.input_shape)
+        check_sample_size(spec.input_shape, dataset.input_shape, dataset.name)
     except ValueError as error:
         field, _, message = str(error).partition(": ")
         issues.append((field, message))
-    if tuple(summary.output_shape) != (NUM_CLASSES,):
-        shown = "×".join(str(size) for size in summary.output_shape)
+    if dataset.kind is not TaskKind.CLASSIFICATION:
+        issues.append(
+            (
+                "dataset",
+                f"'{dataset.name}' is a regression problem; runs train "
+                "classifiers for now: choose a classification dataset",
+            )
+        )
+    elif tuple(summary.output_shape) != (dataset.outputs,):
+        shown = describe_shape(summary.output_shape)
+        what = "digit" if dataset.name == "mnist" else "sample"
+        name = "MNIST" if dataset.name == "mnist" else f"'{dataset.name}'"
         issues.append(
             (
                 "layers",
-                f"the model outputs {shown} values per digit; MNIST needs 10 class scores: "
-                "end with a linear layer of 10 out_features",
+                f"the model outputs {shown} values per {what}; {name} needs "
+                f"{dataset.outputs} class scores: end with a linear layer of "
+                f"{dataset.outputs} out_features",
             )
         )
     last_type = spec.layers[-1].type

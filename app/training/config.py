@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from app.data.registry import DEFAULT_DATASET, DatasetRef, parse_ref
 
 OptimizerName = Literal["sgd", "adam", "adamw", "rmsprop", "adagrad"]
 ScheduleName = Literal["none", "step", "cosine", "onecycle"]
 LossName = Literal["cross_entropy", "nll", "mse"]
 Precision = Literal["fp32", "bf16"]
+RegularizationName = Literal["none", "l1", "l2"]
 
 OPTIMIZER_NAMES: tuple[OptimizerName, ...] = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 SCHEDULE_NAMES: tuple[ScheduleName, ...] = ("none", "step", "cosine", "onecycle")
@@ -43,6 +46,11 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    dataset: DatasetRef = Field(
+        default=DEFAULT_DATASET,
+        description="what to train on: a name from GET /api/datasets, or a 2-D problem with "
+        'parameters, e.g. {"name": "spiral", "noise": 0.1}',
+    )
     epochs: int = Field(default=3, ge=1, le=200, description="passes over the training digits")
     batch_size: int = Field(default=64, ge=1, le=8192, description="digits per step")
     optimizer: OptimizerName = "adam"
@@ -55,6 +63,12 @@ class TrainConfig(BaseModel):
     momentum: float = Field(default=0.9, ge=0.0, lt=1.0, description="sgd and rmsprop")
     nesterov: bool = Field(default=False, description="Nesterov momentum, sgd only")
     weight_decay: float = Field(default=0.0, ge=0.0, le=1.0)
+    regularization: RegularizationName = Field(
+        default="none",
+        description="adds rate × (Σ|w| for l1, Σw² for l2) over the weights (not biases) to the "
+        "loss, as TensorFlow Playground does",
+    )
+    regularization_rate: float = Field(default=0.0, ge=0.0, le=10.0, description="see above")
     schedule: ScheduleName = Field(
         default="onecycle", description="how the lr changes over the run, updated every step"
     )
@@ -90,6 +104,12 @@ class TrainConfig(BaseModel):
     probe_index: int = Field(
         default=0, ge=0, le=9_999, description="the validation digit shown in feature maps"
     )
+
+    @field_validator("dataset", mode="before")
+    @classmethod
+    def _dataset(cls, value: Any) -> DatasetRef:
+        """A dataset name or a 2-D problem's parameters, checked by the dataset registry."""
+        return parse_ref(value)
 
     @model_validator(mode="before")
     @classmethod
@@ -141,7 +161,7 @@ def _issue(detail: Mapping[str, Any]) -> tuple[str, str]:
     if message.startswith("Value error, "):
         message = message.removeprefix("Value error, ")
         field, _, rest = message.partition(": ")
-        if rest and field in TrainConfig.model_fields:
+        if rest and field.split(".")[0] in TrainConfig.model_fields:
             return field, rest
     if kind == "extra_forbidden":
         known = ", ".join(TrainConfig.model_fields)

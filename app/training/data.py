@@ -1,4 +1,4 @@
-"""MNIST as tensors on the training device, normalised once; batches are permutation slices."""
+"""A dataset as tensors on the training device, scaled once; batches are permutation slices."""
 
 from __future__ import annotations
 
@@ -8,19 +8,24 @@ from dataclasses import dataclass
 
 import torch
 
-from app.data import Mnist, Split, mean_std
+from app.data import Mnist
+from app.data.dataset import ArraySplit, Dataset
 
-NUM_CLASSES = 10
+NUM_CLASSES = 10  # MNIST's; other datasets say their own (DeviceData.num_classes)
 PIXELS = 28 * 28
 
 
 @dataclass(frozen=True)
 class DeviceSplit:
-    """One split ready for the model: inputs (N, *input_shape) float32, labels (N,) int64."""
+    """One split ready for the model: inputs (N, *input_shape) float32, labels (N,) int64.
+
+    `images`: the samples as uint8 pictures on the CPU, (N, H, W) for one-channel images (for
+    pictures in events), or None for other data.
+    """
 
     inputs: torch.Tensor
     labels: torch.Tensor
-    images: torch.Tensor  # (N, 28, 28) uint8 on the CPU, for pictures in events
+    images: torch.Tensor | None
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -34,20 +39,40 @@ class DeviceData:
     validation: DeviceSplit
     test: DeviceSplit
     device: torch.device
+    num_classes: int = NUM_CLASSES
 
 
-def check_input_shape(input_shape: Sequence[int]) -> None:
-    """Raise ValueError unless a sample of `input_shape` holds exactly one 28×28 digit."""
-    if math.prod(input_shape) != PIXELS:
-        shown = "×".join(str(size) for size in input_shape)
+def describe_shape(shape: Sequence[int]) -> str:
+    """A shape for people: 1×28×28."""
+    return "×".join(str(size) for size in shape)
+
+
+def check_input_shape(input_shape: Sequence[int], dataset: Dataset | None = None) -> None:
+    """Raise ValueError unless a sample of `input_shape` holds exactly one sample of the
+    dataset (MNIST when not given); reshaping is fine ([784] takes a 1×28×28 digit)."""
+    expected = dataset.input_shape if dataset is not None else (1, 28, 28)
+    name = dataset.name if dataset is not None else "mnist"
+    check_sample_size(input_shape, expected, name)
+
+
+def check_sample_size(input_shape: Sequence[int], expected: Sequence[int], name: str) -> None:
+    """`check_input_shape` against a dataset known by its sample shape and name."""
+    if math.prod(input_shape) == math.prod(expected):
+        return
+    given, wanted = describe_shape(input_shape), describe_shape(expected)
+    if name == "mnist":
         raise ValueError(
-            f"input_shape: MNIST digits have 784 (28×28) pixels, the model takes {shown}; "
+            f"input_shape: MNIST digits have 784 (28×28) pixels, the model takes {given}; "
             "use [1, 28, 28] (or [784], [28, 28])"
         )
+    raise ValueError(
+        f"input_shape: samples of '{name}' are {wanted} ({math.prod(expected)} values), the "
+        f"model takes {given}; use {list(expected)}"
+    )
 
 
 def prepare_data(
-    mnist: Mnist,
+    dataset: Dataset | Mnist,
     device: torch.device,
     input_shape: Sequence[int],
     *,
@@ -55,26 +80,45 @@ def prepare_data(
     train_subset: int | None = None,
     eval_limit: int | None = None,
 ) -> DeviceData:
-    """Copy MNIST to `device` once, as float32 inputs shaped like the model's input."""
-    check_input_shape(input_shape)
-    shape = tuple(input_shape)
+    """Copy the dataset to `device` once, as float32 inputs shaped like the model's input.
 
-    def prepare(split: Split, limit: int | None) -> DeviceSplit:
-        images = split.images[:limit] if limit else split.images  # (N, 28, 28) uint8
-        inputs = images.to(device=device, dtype=torch.float32).div_(255.0)
-        if normalize:
-            mean, std = mean_std()
-            inputs.sub_(mean).div_(std)
-        inputs = inputs.reshape(len(images), *shape).contiguous()  # (N, *input_shape)
-        labels = split.labels[: len(images)].to(device=device, dtype=torch.int64)
-        return DeviceSplit(inputs, labels, images)
+    Images are scaled to 0..1 and, with `normalize`, standardised by the dataset's pixel mean
+    and std; features are taken as they are.
+    """
+    if isinstance(dataset, Mnist):
+        dataset = dataset.to_dataset()
+    check_input_shape(input_shape, dataset)
+    shape = tuple(input_shape)
+    mean, std = pixel_mean_std(dataset) if dataset.is_image and normalize else (0.0, 1.0)
+
+    def prepare(split: ArraySplit, limit: int | None) -> DeviceSplit:
+        samples = split.inputs[:limit] if limit else split.inputs  # (N, *sample shape)
+        inputs = samples.to(device=device, dtype=torch.float32)
+        if dataset.is_image:
+            inputs.div_(255.0)
+            if normalize:
+                inputs.sub_(mean).div_(std)
+        inputs = inputs.reshape(len(samples), *shape).contiguous()  # (N, *input_shape)
+        labels = split.targets[: len(samples)].to(device=device, dtype=torch.int64)
+        # Pictures in events are 28×28 grey (what the pages draw); other data has none.
+        pictures = samples[:, 0] if tuple(samples.shape[1:]) == (1, 28, 28) else None
+        return DeviceSplit(inputs, labels, pictures)  # pictures: (N, 28, 28) uint8
 
     return DeviceData(
-        train=prepare(mnist.train, train_subset),
-        validation=prepare(mnist.validation, eval_limit),
-        test=prepare(mnist.test, eval_limit),
+        train=prepare(dataset.train, train_subset),
+        validation=prepare(dataset.validation, eval_limit),
+        test=prepare(dataset.test, eval_limit),
         device=device,
+        num_classes=len(dataset.classes),
     )
+
+
+def pixel_mean_std(dataset: Dataset) -> tuple[float, float]:
+    """The dataset's pixel (mean, std) on a 0..1 scale: as it states, else from its train split."""
+    if dataset.mean_std is not None:
+        return dataset.mean_std
+    pixels = dataset.train.inputs.float().div_(255.0)
+    return float(pixels.mean()), float(pixels.std().clamp(min=1e-6))
 
 
 def epoch_batches(

@@ -37,7 +37,11 @@ def autocast(device: torch.device, precision: str) -> AbstractContextManager[obj
 
 @torch.no_grad()
 def evaluate(
-    module: nn.Module, split: DeviceSplit, config: TrainConfig, device: torch.device
+    module: nn.Module,
+    split: DeviceSplit,
+    config: TrainConfig,
+    device: torch.device,
+    num_classes: int = NUM_CLASSES,
 ) -> Evaluation:
     """Score `module` (in eval mode, batched, no gradients) on `split`; its mode is restored."""
     was_training = module.training
@@ -51,8 +55,9 @@ def evaluate(
             inputs = split.inputs[start : start + EVAL_BATCH]  # (B, *input_shape)
             labels = split.labels[start : start + EVAL_BATCH]  # (B,)
             with autocast(device, config.precision):
-                outputs = module(inputs).float()  # (B, 10)
-            loss_sum += loss_function(outputs, loss_targets(config, labels)) * len(labels)
+                outputs = module(inputs).float()  # (B, C)
+            targets = loss_targets(config, labels, num_classes)
+            loss_sum += loss_function(outputs, targets) * len(labels)
             confidence, prediction = probabilities(outputs, config.loss).max(dim=1)  # (B,)
             predictions.append(prediction)
             confidences.append(confidence)
@@ -61,14 +66,14 @@ def evaluate(
     prediction = torch.cat(predictions)  # (N,)
     confidence = torch.cat(confidences)  # (N,)
     labels = split.labels
-    confusion = torch.bincount(labels * NUM_CLASSES + prediction, minlength=NUM_CLASSES**2)
+    confusion = torch.bincount(labels * num_classes + prediction, minlength=num_classes**2)
     wrong = _most_confident_wrong(split, prediction, confidence)
     count = len(split)
     return Evaluation(
         loss=loss_sum.item() / count,
         accuracy=(prediction == labels).sum().item() / count,
         count=count,
-        confusion=tuple(tuple(row) for row in confusion.view(NUM_CLASSES, NUM_CLASSES).tolist()),
+        confusion=tuple(tuple(row) for row in confusion.view(num_classes, num_classes).tolist()),
         wrong=wrong,
     )
 
@@ -76,7 +81,10 @@ def evaluate(
 def _most_confident_wrong(
     split: DeviceSplit, prediction: torch.Tensor, confidence: torch.Tensor
 ) -> tuple[WrongExample, ...]:
-    """The mistakes the model was surest of, most confident first."""
+    """The mistakes the model was surest of, most confident first (with pictures only)."""
+    images = split.images
+    if images is None:
+        return ()
     is_wrong = prediction != split.labels  # (N,)
     wrong_count = int(is_wrong.sum().item())
     if wrong_count == 0:
@@ -96,7 +104,7 @@ def _most_confident_wrong(
             label=label,
             prediction=guess,
             probability=round(probability, 4),
-            image=split.images[index].numpy().tobytes(),
+            image=images[index].numpy().tobytes(),
         )
         for index, label, guess, probability in rows
     )

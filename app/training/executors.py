@@ -3,11 +3,9 @@ actor on a Ray cluster (app.training.ray_executor, with the `ray` extra installe
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import Protocol
 
-from app.data import Mnist
+from app.data.registry import Datasets
 from app.settings import Settings
 from app.training.control import RunControl
 from app.training.job import ExecutorLostError, RunJob, RunSink, train_job
@@ -37,12 +35,12 @@ class Executor(Protocol):
 class ThreadExecutor:
     """Trains in the calling worker thread, inside the server's own process."""
 
-    def __init__(self, mnist: Callable[[], Mnist]) -> None:
-        self._mnist = mnist
+    def __init__(self, datasets: Datasets) -> None:
+        self._datasets = datasets
 
     def train(self, job: RunJob, control: RunControl, sink: RunSink) -> TrainResult:
         """Train `job` here and now."""
-        return train_job(job, self._mnist(), control, sink)
+        return train_job(job, self._datasets.load(job.config.dataset), control, sink)
 
     def warm(self) -> None:
         """Nothing to get ready: MNIST loads at the first run or prediction."""
@@ -61,8 +59,7 @@ class ThreadExecutor:
 
 def make_executor(
     settings: Settings,
-    mnist: Callable[[], Mnist],
-    mnist_source: Callable[[], Mnist | Path],
+    datasets: Datasets,
     threads: int,
 ) -> Executor:
     """The executor the settings name: a training process per run (the default), the worker
@@ -70,10 +67,10 @@ def make_executor(
     if settings.executor == "ray":
         from app.training.ray_executor import RayExecutor  # noqa: PLC0415 (optional extra)
 
-        return RayExecutor(settings, mnist)
+        return RayExecutor(settings, datasets)
     if not settings.training_process:
-        return ThreadExecutor(mnist)
-    return ProcessExecutor(mnist_source, threads)
+        return ThreadExecutor(datasets)
+    return ProcessExecutor(datasets, threads)
 
 
 __all__ = ["Executor", "ExecutorLostError", "ProcessExecutor", "ThreadExecutor", "make_executor"]

@@ -8,10 +8,10 @@ from typing import IO, Any
 
 import torch
 
-from app.data import load_mnist
+from app.data.registry import DatasetPlaces, Datasets
 from app.nn import build_model
 from app.settings import Settings
-from app.training.checks import check_trainable
+from app.training.checks import check_trainable, dataset_info
 from app.training.config import TrainConfig
 from app.training.data import prepare_data
 from app.training.device import configure_threads, resolve_device
@@ -87,14 +87,15 @@ def train_headless(
     out = out or sys.stdout
     err = err or sys.stderr
     built = build_model(spec, settings.spec_limits(), seed=config.seed)
-    check_trainable(built.spec, built.summary, config)
+    datasets = Datasets(DatasetPlaces(settings.mnist_cache_dir, tuple(settings.dataset_dirs())))
+    check_trainable(built.spec, built.summary, config, dataset_info(datasets, config.dataset))
     device = resolve_device(settings.device)
     if device.type == "cpu":
         configure_threads(
             threads if threads is not None else settings.torch_threads, role="headless"
         )
     data = prepare_data(
-        load_mnist(settings.mnist_cache_dir()),
+        datasets.load(config.dataset),
         device,
         built.spec.input_shape,
         normalize=config.normalize,

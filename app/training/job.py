@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import torch
 
-from app.data import Mnist
+from app.data.dataset import Dataset
 from app.nn import SpecError, SpecLimits, build_model
 from app.store import CheckpointError, StoreFullError, is_disk_full
 from app.training.checks import check_trainable
@@ -64,13 +64,14 @@ class RunSink(Protocol):
         """Newer weights for predictions while the run trains."""
 
 
-def train_job(job: RunJob, mnist: Mnist, control: RunControl, sink: RunSink) -> TrainResult:
-    """Build, prepare the data and train to the end; raises whatever stops the run."""
+def train_job(job: RunJob, dataset: Dataset, control: RunControl, sink: RunSink) -> TrainResult:
+    """Build, prepare the data (the job's dataset, loaded) and train to the end; raises
+    whatever stops the run."""
     built = build_model(job.spec, job.limits, seed=job.config.seed)
-    check_trainable(built.spec, built.summary, job.config)
+    check_trainable(built.spec, built.summary, job.config, dataset)
     device = torch.device(job.device)
     data = prepare_data(
-        mnist,
+        dataset,
         device,
         built.spec.input_shape,
         normalize=job.config.normalize,

@@ -14,13 +14,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import torch
 
-from app.data import Mnist, load_mnist
-from app.nn import parse_spec, summarize
+from app.data import Mnist
+from app.data.registry import DatasetPlaces, Datasets
+from app.nn import ModelSpec, parse_spec, summarize
 from app.settings import Settings
 from app.store import (
     CheckpointError,
@@ -34,7 +34,7 @@ from app.store import (
 )
 from app.store.checkpoints import remove_partial_checkpoints
 from app.training.checkpoint_meta import CheckpointMeta
-from app.training.checks import check_trainable
+from app.training.checks import check_trainable, dataset_info
 from app.training.config import ConfigError, TrainConfig, parse_config
 from app.training.control import StopKind
 from app.training.device import configure_threads, resolve_device
@@ -64,8 +64,9 @@ class RunManager:
         self.settings = settings or Settings()
         self.device = resolve_device(self.settings.device)
         self.throttle = throttle or Throttle()
-        self._mnist = mnist
-        self._mnist_lock = threading.Lock()  # loading takes seconds: never under self._lock
+        self.datasets = Datasets(
+            DatasetPlaces(self.settings.mnist_cache_dir, tuple(self.settings.dataset_dirs())), mnist
+        )
         self._lock = threading.RLock()
         self._finished = threading.Condition(self._lock)
         self._active: dict[str, ActiveRun] = {}
@@ -75,8 +76,7 @@ class RunManager:
         self.executor_errors = 0  # runs cut short because their executor failed (process lost)
         self._executor: Executor = make_executor(
             self.settings,
-            self.mnist,
-            self._mnist_source,
+            self.datasets,
             configure_threads(self.settings.torch_threads) if self.device.type == "cpu" else 1,
         )
         remote_device = self._executor.device()
@@ -190,8 +190,7 @@ class RunManager:
         model = self.store.get_model(model_id)
         if model is None:
             raise NotFoundError(f"no model {model_id}")
-        spec = parse_spec(model.spec, self.settings.spec_limits())
-        check_trainable(spec, summarize(spec, self.settings.spec_limits()), train_config)
+        self._check_trainable(model.spec, train_config)
         record = self.store.create_run(
             model_id, train_config.model_dump(mode="json"), owner, max_active, starter=starter
         )
@@ -209,12 +208,17 @@ class RunManager:
     ) -> RunRecord:
         """Save `spec` as a model and queue a run of it (a shortcut for scripts and tests)."""
         train_config = parse_config(config)
-        model_spec = parse_spec(spec, self.settings.spec_limits())
-        check_trainable(
-            model_spec, summarize(model_spec, self.settings.spec_limits()), train_config
-        )
+        model_spec = self._check_trainable(spec, train_config)
         model = self.create_model(name, model_spec, owner)
         return self.submit(model.id, train_config, owner)
+
+    def _check_trainable(self, spec: object, config: TrainConfig) -> ModelSpec:
+        """The parsed spec, if it can learn the config's dataset (SpecError, ConfigError)."""
+        limits = self.settings.spec_limits()
+        model_spec = parse_spec(spec, limits)
+        dataset = dataset_info(self.datasets, config.dataset)
+        check_trainable(model_spec, summarize(model_spec, limits), config, dataset)
+        return model_spec
 
     def delete_run(self, run_id: str) -> None:
         """Delete a finished run, its history, checkpoint and cached weights (NotFoundError;
@@ -454,14 +458,6 @@ class RunManager:
         self._enqueue(active)
         return self._record(record.id)
 
-    def _mnist_source(self) -> Mnist | Path:
-        """What a training process loads MNIST from: the copy given to the manager (tests), or
-        the directory that holds it (looked up when the first process starts)."""
-        return self._mnist if self._mnist is not None else self.settings.mnist_cache_dir()
-
     def mnist(self) -> Mnist:
         """MNIST, loaded once for every run and prediction of this process."""
-        with self._mnist_lock:  # not self._lock: predictions must not wait for the load
-            if self._mnist is None:
-                self._mnist = load_mnist(self.settings.mnist_cache_dir())
-            return self._mnist
+        return self.datasets.mnist()

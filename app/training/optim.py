@@ -99,10 +99,29 @@ def make_loss(config: TrainConfig, *, training: bool = True) -> LossFunction:
     raise ValueError(f"loss: unknown {config.loss!r}")  # pragma: no cover
 
 
-def loss_targets(config: TrainConfig, labels: torch.Tensor) -> torch.Tensor:
-    """What the loss compares outputs with: the labels (N,), or one-hot rows (N, 10) for mse."""
+def weight_penalty(config: TrainConfig, module: nn.Module) -> Callable[[], torch.Tensor] | None:
+    """The regularisation term added to the loss, as TensorFlow Playground has it: rate × Σ|w|
+    (l1) or rate × ½Σw² (l2) over the weights (parameters of 2 or more dimensions: not biases
+    or norm scales); None when there is none."""
+    if config.regularization == "none" or config.regularization_rate == 0.0:
+        return None
+    weights = [parameter for parameter in module.parameters() if parameter.ndim > 1]
+    rate, l1 = config.regularization_rate, config.regularization == "l1"
+
+    def penalty() -> torch.Tensor:
+        if l1:
+            return rate * torch.stack([weight.abs().sum() for weight in weights]).sum()
+        return rate * 0.5 * torch.stack([weight.square().sum() for weight in weights]).sum()
+
+    return penalty
+
+
+def loss_targets(
+    config: TrainConfig, labels: torch.Tensor, num_classes: int = NUM_CLASSES
+) -> torch.Tensor:
+    """What the loss compares outputs with: the labels (N,), or one-hot rows (N, C) for mse."""
     if config.loss == "mse":
-        return F.one_hot(labels, NUM_CLASSES).float()  # (N, 10)
+        return F.one_hot(labels, num_classes).float()  # (N, C)
     return labels
 
 

@@ -66,6 +66,8 @@ class FeatureProbe:
         self.module = module
         self.index = min(index, len(split) - 1)
         self.label = int(split.labels[self.index].item())
+        if split.images is None:
+            raise ValueError("feature maps need a split with pictures")
         self.image = split.images[self.index].numpy().tobytes()  # 28×28 uint8
         self._inputs = split.inputs[self.index : self.index + 1]  # (1, *input_shape)
         self._loss = loss

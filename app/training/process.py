@@ -17,11 +17,10 @@ import contextlib
 import logging
 import multiprocessing
 import threading
-from collections.abc import Callable
 from multiprocessing.process import BaseProcess
-from pathlib import Path
 
 from app.data import Mnist
+from app.data.registry import DatasetPlaces, Datasets
 from app.training.control import RunControl
 from app.training.job import ExecutorLostError, RunJob, RunSink
 from app.training.process_child import serve_jobs
@@ -41,12 +40,12 @@ class TrainingProcessLostError(ExecutorLostError):
 class TrainingProcess:
     """One child process that trains one run at a time for a worker thread."""
 
-    def __init__(self, mnist_source: Mnist | Path, threads: int) -> None:
+    def __init__(self, places: DatasetPlaces, mnist: Mnist | None, threads: int) -> None:
         context = multiprocessing.get_context("spawn")  # never fork a threaded server
         self._conn, child_conn = context.Pipe(duplex=True)
         self._process: BaseProcess = context.Process(
             target=serve_jobs,
-            args=(child_conn, mnist_source, threads),
+            args=(child_conn, places, mnist, threads),
             name="nnp-training",
             daemon=True,
         )
@@ -119,8 +118,8 @@ class ProcessExecutor:
     """Trains each run in a training process of its own at the time: an idle one if there is
     one (see `warm`), else one started for it. A process that died is replaced."""
 
-    def __init__(self, mnist_source: Callable[[], Mnist | Path], threads: int) -> None:
-        self._mnist_source = mnist_source
+    def __init__(self, datasets: Datasets, threads: int) -> None:
+        self._datasets = datasets
         self._threads = threads
         self._lock = threading.Lock()
         self._processes: list[TrainingProcess] = []
@@ -168,7 +167,8 @@ class ProcessExecutor:
             process.close()
 
     def _start(self) -> TrainingProcess:
-        process = TrainingProcess(self._mnist_source(), self._threads)
+        datasets = self._datasets
+        process = TrainingProcess(datasets.places, datasets.preloaded_mnist(), self._threads)
         with self._lock:
             if self._closed:
                 process.close()

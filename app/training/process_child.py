@@ -19,9 +19,9 @@ import signal
 import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
-from pathlib import Path
 
-from app.data import Mnist, load_mnist
+from app.data import Mnist
+from app.data.registry import DEFAULT_DATASET, DatasetPlaces, Datasets
 from app.training.control import RunControl
 from app.training.device import configure_threads
 from app.training.job import RunJob, describe_failure, train_job
@@ -101,7 +101,7 @@ class _Outbox:
                 self._queue.task_done()
 
 
-def serve_jobs(conn: Connection, mnist_source: Mnist | Path, threads: int) -> None:
+def serve_jobs(conn: Connection, places: DatasetPlaces, mnist: Mnist | None, threads: int) -> None:
     """The training process's main function: train jobs until told to exit."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the server's to handle
     _own_scheduling_group()
@@ -109,20 +109,18 @@ def serve_jobs(conn: Connection, mnist_source: Mnist | Path, threads: int) -> No
     inbox = _Inbox(conn)
     outbox = _Outbox(conn)
     sink = MessageSink(outbox.put, inbox.replies)
+    datasets = Datasets(places, mnist)
     # Loaded before the first job comes (the inbox already routes messages meanwhile), so a
-    # process started ahead of time trains at once. A failure is each job's to report.
-    mnist: Mnist | BaseException
-    try:
-        mnist = _load(mnist_source)
-        load_optimizer_code()
-    except Exception as error:
-        mnist = error
+    # process started ahead of time trains at once. A failure is the job's to report if it
+    # needs MNIST (it loads again then).
+    load_optimizer_code()
+    with contextlib.suppress(Exception):
+        datasets.load(DEFAULT_DATASET)
     while (item := inbox.next_job()) is not None:
         job, resume, control = item
         try:
-            if isinstance(mnist, BaseException):
-                raise mnist
-            result = train_job(unpack_job(job, resume), mnist, control, sink)
+            job = unpack_job(job, resume)
+            result = train_job(job, datasets.load(job.config.dataset), control, sink)
         except Exception as error:
             logger.debug("run %s failed", job.run_id, exc_info=True)
             reason = describe_failure(error, job.device, job.data_dir)
@@ -140,8 +138,3 @@ def _own_scheduling_group() -> None:
     the server (the process exits when the server's end of the pipe closes)."""
     with contextlib.suppress(AttributeError, OSError):  # not POSIX, or already a leader
         os.setsid()
-
-
-def _load(source: Mnist | Path) -> Mnist:
-    """MNIST as handed over (tests), or read from the server's MNIST directory."""
-    return source if isinstance(source, Mnist) else load_mnist(source)

@@ -15,8 +15,9 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 
-from app.data import Mnist
+from app.data.dataset import Dataset
 from app.training.control import RunControl
 from app.training.device import configure_threads
 from app.training.job import RunJob, describe_failure, train_job
@@ -27,15 +28,16 @@ from app.training.wire import ControlState, join_message
 logger = logging.getLogger(__name__)
 
 _END = ("result", "failed")
+KEPT_DATASETS = 2  # datasets an actor keeps between jobs
 
 
 class RunActor:
     """Trains one job at a time on the node Ray placed it on."""
 
-    def __init__(self, mnist: Mnist, threads: int) -> None:
+    def __init__(self, threads: int) -> None:
         configure_threads(threads)
         load_optimizer_code()  # before the job: its first step should not wait for imports
-        self._mnist = mnist
+        self._datasets: dict[str, Dataset] = {}  # the last few, by the server's key
         self._lock = threading.Lock()
         self._run_id: str | None = None
         self._control = RunControl()
@@ -47,8 +49,19 @@ class RunActor:
         """True once the actor is placed and started (for the server to time the start)."""
         return True
 
-    def train(self, job: RunJob, resume: bytes | None, initial: ControlState) -> Iterator[bytes]:
-        """Train `job`, yielding its messages in order; the last is `result` or `failed`."""
+    def train(
+        self,
+        job: RunJob,
+        resume: bytes | None,
+        initial: ControlState,
+        dataset_key: str,
+        dataset_box: list[Any],
+    ) -> Iterator[bytes]:
+        """Train `job`, yielding its messages in order; the last is `result` or `failed`.
+
+        `dataset_box` holds the object-store reference of the job's dataset (boxed, so Ray does
+        not fetch it unasked): it is fetched only if this actor has no copy under `dataset_key`.
+        """
         with self._lock:
             self._run_id, self._control, self._control_number = job.run_id, RunControl(), 0
             control = self._control
@@ -62,7 +75,8 @@ class RunActor:
 
         def run() -> None:
             try:
-                result = train_job(unpack_job(job, resume), self._mnist, control, sink)
+                dataset = self._dataset(dataset_key, dataset_box)
+                result = train_job(unpack_job(job, resume), dataset, control, sink)
             except Exception as error:
                 logger.debug("run %s failed", job.run_id, exc_info=True)
                 outbox.put(("failed", describe_failure(error, job.device, job.data_dir).encode()))
@@ -75,6 +89,17 @@ class RunActor:
             yield join_message(kind, body if isinstance(body, bytes) else body())
             if kind in _END:
                 return
+
+    def _dataset(self, key: str, box: list[Any]) -> Dataset:
+        dataset = self._datasets.get(key)
+        if dataset is None:
+            import ray  # noqa: PLC0415 (only ever called inside a Ray actor)
+
+            dataset = ray.get(box[0])
+            while len(self._datasets) >= KEPT_DATASETS:
+                self._datasets.pop(next(iter(self._datasets)))
+            self._datasets[key] = dataset
+        return dataset
 
     def control(self, run_id: str, number: int, state: ControlState) -> None:
         """Bring the run's control to the server's state number `number` (unless a newer one

@@ -20,13 +20,13 @@ import math
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import ray
 from ray.exceptions import RayActorError, RayError, RayTaskError
 
-from app.data import Mnist
+from app.data.registry import DEFAULT_DATASET, DatasetRef, Datasets
 from app.settings import Settings
 from app.training.control import RunControl
 from app.training.job import ExecutorLostError, RunJob, RunSink
@@ -38,6 +38,7 @@ from app.training.wire import ControlState, split_message
 logger = logging.getLogger(__name__)
 
 MAX_SLOTS = 4096
+KEPT_DATASETS = 4  # datasets kept in the object store
 SLOTS_SECONDS = 10.0  # how long the cluster's size is taken as known
 READY_SECONDS = 10.0  # how long an idle actor may take to answer before it counts as lost
 
@@ -79,11 +80,11 @@ def connect(settings: Settings) -> None:
 class RayExecutor:
     """Trains each run in a Ray actor of its own, placed by Ray where its resources are."""
 
-    def __init__(self, settings: Settings, mnist: Callable[[], Mnist]) -> None:
+    def __init__(self, settings: Settings, datasets: Datasets) -> None:
         connect(settings)
         self._settings = settings
-        self._mnist = mnist
-        self._mnist_ref: Any = None
+        self._datasets = datasets
+        self._dataset_refs: dict[str, Any] = {}  # object-store copies, by key, oldest first
         self._lock = threading.Lock()
         self._closed = False
         self._actors: set[Any] = set()  # every actor started and not let go
@@ -131,6 +132,8 @@ class RayExecutor:
         with self._lock:
             if self._closed or self._idle:
                 return
+        with contextlib.suppress(Exception):  # a run that needs it reports the failure
+            self._dataset_in_store(DEFAULT_DATASET)
         actor = self._start_actor()
         with self._lock:
             self._idle.append(actor)
@@ -142,7 +145,10 @@ class RayExecutor:
         try:
             bare_job, resume = pack_job(job)
             sent = control_state(control)
-            stream = actor.train.options(num_returns="streaming").remote(bare_job, resume, sent)
+            key, ref = self._dataset_in_store(job.config.dataset)
+            stream = actor.train.options(num_returns="streaming").remote(
+                bare_job, resume, sent, key, [ref]
+            )
             channel = _ActorChannel(actor, stream, job.run_id)
             try:
                 result = pump(job, control, sink, channel, sent)
@@ -204,7 +210,7 @@ class RayExecutor:
             "max_restarts": 0,
         }
         threads = max(1, math.floor(options["num_cpus"]))
-        actor = self._actor_class.options(**options).remote(self._mnist_in_store(), threads)
+        actor = self._actor_class.options(**options).remote(threads)
         with self._lock:
             if self._closed:
                 ray.kill(actor, no_restart=True)
@@ -212,12 +218,19 @@ class RayExecutor:
             self._actors.add(actor)
         return actor
 
-    def _mnist_in_store(self) -> Any:
-        """MNIST's object-store reference, put there at the first call."""
+    def _dataset_in_store(self, dataset: DatasetRef) -> tuple[str, Any]:
+        """(key, object-store reference) of a dataset, put there at its first run; the last
+        few stay (a file dataset is read and put once, a generated one is small)."""
+        key = dataset if isinstance(dataset, str) else dataset.model_dump_json()
         with self._lock:
-            if self._mnist_ref is None:
-                self._mnist_ref = ray.put(self._mnist())
-            return self._mnist_ref
+            ref = self._dataset_refs.get(key)
+        if ref is None:
+            ref = ray.put(self._datasets.load(dataset))
+            with self._lock:
+                self._dataset_refs[key] = ref
+                while len(self._dataset_refs) > KEPT_DATASETS:
+                    self._dataset_refs.pop(next(iter(self._dataset_refs)))
+        return key, ref
 
 
 class _ActorChannel:

@@ -32,7 +32,13 @@ from app.training.events import (
     StatusEvent,
     StepEvent,
 )
-from app.training.optim import loss_targets, lr_factor, make_loss, make_optimizer
+from app.training.optim import (
+    loss_targets,
+    lr_factor,
+    make_loss,
+    make_optimizer,
+    weight_penalty,
+)
 from app.training.probe import FeatureProbe
 
 EmitFunction = Callable[[Event], None]
@@ -216,7 +222,7 @@ class Trainer:
         self.throttle = throttle or Throttle()
         self.optimizer = make_optimizer(self.module.parameters(), config, self.device)
         self._loss = make_loss(config)
-        self._targets = loss_targets(config, data.train.labels)  # (N,) or (N, 10)
+        self._targets = loss_targets(config, data.train.labels, data.num_classes)  # (N,)|(N, C)
         self._probe = (
             FeatureProbe(
                 self.module,
@@ -226,7 +232,7 @@ class Trainer:
                 config.loss,
                 config.precision,
             )
-            if feature_maps
+            if feature_maps and data.validation.images is not None
             else None
         )
         self.steps_per_epoch = -(-len(data.train) // config.batch_size)
@@ -318,6 +324,7 @@ class Trainer:
         """train_step(inputs, targets) → (outputs, loss): forward, backward, optimizer step."""
         module, optimizer, loss_function = self.module, self.optimizer, self._loss
         bf16, device_type = self.config.precision == "bf16", self.device.type
+        penalty = weight_penalty(self.config, module)
 
         def train_step(
             inputs: torch.Tensor, targets: torch.Tensor
@@ -330,7 +337,8 @@ class Trainer:
                 outputs = module(inputs)  # (B, 10)
                 loss = loss_function(outputs, targets)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()  # type: ignore[no-untyped-call]
+            total = loss if penalty is None else loss + penalty()  # the reported loss: data only
+            total.backward()  # type: ignore[no-untyped-call]
             optimizer.step()
             return outputs, loss
 
@@ -343,7 +351,9 @@ class Trainer:
         steps = max(self.step - epoch.start_step, 1)
         train_loss = epoch.loss_sum.item() / steps
         self._check_finite(train_loss)
-        validation = evaluate(self.module, self.data.validation, self.config, self.device)
+        validation = evaluate(
+            self.module, self.data.validation, self.config, self.device, self.data.num_classes
+        )
         self._last_validation = validation
         best = self._best
         improved = best.accuracy is None or validation.accuracy > best.accuracy
@@ -386,9 +396,11 @@ class Trainer:
         if restored and best.state is not None:
             self.module.load_state_dict(best.state)
             self._last_validation = evaluate(
-                self.module, self.data.validation, self.config, self.device
+                self.module, self.data.validation, self.config, self.device, self.data.num_classes
             )
-        test = evaluate(self.module, self.data.test, self.config, self.device)
+        test = evaluate(
+            self.module, self.data.test, self.config, self.device, self.data.num_classes
+        )
         if restored:
             self._emit_feature_maps(at_epoch_end=True)
         self._publish_snapshot()
