@@ -15,7 +15,7 @@ from app import __version__
 from app.api import datasets, docs, health, layers, metrics, models, pages, runs, tokens, ws
 from app.api.errors import install_error_handlers
 from app.api.identity import CookieSigner, IdentityMiddleware, load_secret_key
-from app.api.limits import BodySizeLimit
+from app.api.limits import BodySizeLimit, Larger
 from app.api.metrics import install_metrics
 from app.api.ratelimit import RateLimit
 from app.api.security import SecurityHeaders, add_cors, inline_script_hashes
@@ -85,7 +85,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Starlette runs the middleware added last first: identity, then the rate limit per person.
     app.add_middleware(RateLimit, per_minute=settings.rate_limit_per_minute)
     app.add_middleware(IdentityMiddleware)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    upload = settings.max_upload_bytes
+    uploads = Larger(upload + 65_536, f"the upload is larger than {upload:,} bytes")  # + the form
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        larger={("POST", "/api/datasets"): uploads},
+    )
     add_cors(app, settings.cors_origins)
     scripts = inline_script_hashes(app.state.templates.env)
     app.add_middleware(SecurityHeaders, script_hashes=scripts)  # outermost: on every response

@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
+    from app.data.upload_checks import UploadLimits
     from app.nn.limits import SpecLimits
 
 
@@ -91,6 +92,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=4_000_000, ge=1024, description="largest request body; larger ones get 413"
     )
+    max_upload_bytes: int = Field(
+        default=50_000_000, ge=1024, le=2_000_000_000, description="largest dataset upload file"
+    )
+    max_upload_classes: int = Field(
+        default=100, ge=2, le=1000, description="most classes an uploaded dataset may have"
+    )
     shared_mode: bool | None = Field(
         default=None,
         description="each browser gets its own identity and sees only its own work; "
@@ -164,6 +171,14 @@ class Settings(BaseSettings):
         from app.data.locate import mnist_search_dirs  # noqa: PLC0415
 
         return mnist_search_dirs(self.mnist_dir, self.data_dir, self.cache_home)
+
+    def upload_limits(self) -> "UploadLimits":
+        """The limits an uploaded dataset must meet."""
+        from app.data.upload_checks import UploadLimits  # noqa: PLC0415
+
+        return UploadLimits(
+            max_upload_bytes=self.max_upload_bytes, max_classes=self.max_upload_classes
+        )
 
     def spec_limits(self) -> "SpecLimits":
         """The model-size limits for app.nn."""

@@ -10,7 +10,8 @@ from fastapi import HTTPException
 
 from app.api.identity import Identity
 from app.service import Playground
-from app.store import ModelRecord, RunRecord
+from app.store import DatasetRecord, ModelRecord, RunRecord
+from app.training import ConfigError
 
 
 def owned_model(playground: Playground, model_id: str, identity: Identity) -> ModelRecord:
@@ -35,6 +36,24 @@ def readable_model(
     if record is None:
         raise HTTPException(404, f"no model with id '{model_id}'")
     return record
+
+
+def owned_dataset(playground: Playground, dataset_id: str, identity: Identity) -> DatasetRecord:
+    """The uploaded dataset if this person owns it (anyone in single-user mode), else 404."""
+    record = playground.dataset_record(dataset_id)
+    if record is None or not identity.owns(record.owner):
+        raise HTTPException(404, f"no dataset with id '{dataset_id}'")
+    return record
+
+
+def usable_dataset(playground: Playground, config: object, identity: Identity) -> None:
+    """422 if a run's config names an uploaded dataset that is not this person's (as if it
+    did not exist); the config is checked fully later."""
+    dataset = config.get("dataset") if isinstance(config, dict) else None
+    if isinstance(dataset, str) and dataset.startswith("ds_"):
+        record = playground.dataset_record(dataset)
+        if record is None or not identity.owns(record.owner):
+            raise ConfigError([("dataset", f"no dataset '{dataset}'")])
 
 
 def owned_run(playground: Playground, run_id: str, identity: Identity) -> RunRecord:

@@ -1,19 +1,99 @@
-"""The datasets a run can train on (a run's config names one in `dataset`)."""
+"""The datasets a run can train on (a run's config names one in `dataset`), and uploads."""
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
+from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import PlaygroundDep
+from app.api.access import owned_dataset
+from app.api.deps import PlaygroundDep, UserDep
+from app.data.dataset import TaskKind
+from app.data.uploads import UploadOptions
 
 router = APIRouter(prefix="/api", tags=["datasets"])
 
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such dataset of yours"}}
+
 
 @router.get("/datasets")
-def list_datasets(playground: PlaygroundDep) -> list[dict[str, Any]]:
-    """Every dataset: `name` (what a run's config names), `kind` (classification or
+def list_datasets(playground: PlaygroundDep, user: UserDep) -> list[dict[str, Any]]:
+    """Every dataset: `name` (what a run's config names), `title`, `kind` (classification or
     regression), `input_shape`, `classes` (names, in label order), `outputs` (what a model's
     last layer must give), `splits` sizes, `source` (built-in, generated or upload),
     `available` (with a `note` on how to add it when not) and, for the 2-D problems, the
-    default `params` a run may change (`{"dataset": {"name": "spiral", "noise": 0.1}}`)."""
-    return [info.to_dict() for info in playground.datasets()]
+    default `params` a run may change (`{"dataset": {"name": "spiral", "noise": 0.1}}`).
+    In shared mode the uploads listed are the caller's own."""
+    owner = user.user_id if user.shared else None
+    return [info.to_dict() for info in playground.datasets(owner)]
+
+
+@router.post(
+    "/datasets",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        413: {"description": "The upload is larger than NNP_MAX_UPLOAD_BYTES"},
+        422: {"description": "The file is not a usable ZIP of class folders or CSV"},
+    },
+)
+async def upload_dataset(
+    playground: PlaygroundDep,
+    user: UserDep,
+    file: Annotated[UploadFile, File(description="a ZIP of class folders of images, or a CSV")],
+    name: Annotated[str, Form(min_length=1, max_length=100)],
+    size: Annotated[
+        str, Form(description='images\' size: "28x28" (default), "HxW", or "auto"')
+    ] = "28x28",
+    channels: Annotated[Literal[1, 3], Form(description="1: grey (default), 3: RGB")] = 1,
+    label: Annotated[str | None, Form(description="a CSV's label column (default: last)")] = None,
+    task: Annotated[
+        Literal["classification", "regression"] | None,
+        Form(description="a CSV's task (default: decided by its labels)"),
+    ] = None,
+    seed: Annotated[int, Form(ge=0, le=2**31 - 1, description="the split's shuffle")] = 0,
+) -> dict[str, Any]:
+    """Upload a dataset: a ZIP of class folders of images (`cat/001.png`, `dog/002.jpg`, like
+    torchvision's ImageFolder) or a CSV with a header, numeric feature columns and a label
+    column. It is converted once, split 80/10/10 into train/validation/test by `seed`, and kept;
+    a run then names it by the returned `name` (`"dataset": "ds_…"`). Private to its owner in
+    shared mode. Bad files get 422 (413 when too large) saying what is wrong and where."""
+    options = UploadOptions(
+        size=_size(size),
+        channels=channels,
+        label=label or None,
+        task=TaskKind(task) if task else None,
+        seed=seed,
+    )
+    try:
+        info = await run_in_threadpool(
+            playground.upload_dataset, file.file, name, options, user.owner
+        )
+    finally:
+        await file.close()
+    return info.to_dict()
+
+
+@router.get("/datasets/{dataset_id}", responses=_NOT_FOUND)
+def read_dataset(dataset_id: str, playground: PlaygroundDep, user: UserDep) -> dict[str, Any]:
+    """One uploaded dataset (what GET /api/datasets lists for it)."""
+    owned_dataset(playground, dataset_id, user)
+    return playground.dataset_info(dataset_id).to_dict()
+
+
+@router.delete(
+    "/datasets/{dataset_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**_NOT_FOUND, 409: {"description": "A run trains on it: stop it first"}},
+)
+def delete_dataset(dataset_id: str, playground: PlaygroundDep, user: UserDep) -> None:
+    """Remove an uploaded dataset and its files; runs trained on it keep their weights."""
+    owned_dataset(playground, dataset_id, user)
+    playground.delete_dataset(dataset_id)
+
+
+def _size(text: str) -> tuple[int, int] | Literal["auto"]:
+    if text.strip().lower() == "auto":
+        return "auto"
+    height, separator, width = text.lower().replace("×", "x").partition("x")
+    if not separator or not height.strip().isdigit() or not width.strip().isdigit():
+        raise HTTPException(422, f'size: write "HxW" such as "28x28", or "auto"; got {text!r}')
+    return int(height), int(width)

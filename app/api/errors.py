@@ -10,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
+from app.data.registry import DatasetError
+from app.data.upload_checks import UploadError
 from app.imaging import ImageError
 from app.inference import NoWeightsError
 from app.nn import SpecError
@@ -85,6 +87,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ImageError)
     async def bad_image(request: Request, error: ImageError) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, status_code=413 if error.too_large else 422)
+
+    @app.exception_handler(UploadError)
+    async def bad_upload(request: Request, error: UploadError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=413 if error.too_large else 422)
+
+    @app.exception_handler(DatasetError)
+    async def no_dataset(request: Request, error: DatasetError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=404)
 
     @app.exception_handler(ConfigError)
     async def bad_config(request: Request, error: ConfigError) -> JSONResponse:

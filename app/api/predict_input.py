@@ -6,7 +6,8 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, Field, model_validator
 
-from app.imaging import ImageError, decode_data_url, pixels_from_list, prepare_digit
+from app.data.registry import DatasetInfo
+from app.imaging import ImageError, decode_data_url, decode_sample, pixels_from_list, prepare_digit
 
 MAX_IMAGE_CHARS = 3_000_000  # a data URL of a 1024×1024 PNG fits
 
@@ -41,6 +42,27 @@ class PredictRequest(BaseModel):
         if (self.pixels is None) == (self.image is None):
             raise ValueError("send exactly one of 'pixels' or 'image'")
         return self
+
+
+def prepared_sample(request: PredictRequest, dataset: DatasetInfo) -> npt.NDArray[np.float32]:
+    """The sample a run's model will see: the prepared digit for MNIST, else the image
+    stretched to the dataset's (C, H, W); raises ImageError (413/422) for bad input."""
+    if dataset.name == "mnist":
+        return prepared_digit(request)
+    if len(dataset.input_shape) != 3:
+        raise ImageError(
+            f"this run trains on '{dataset.name}', whose samples are not images: it cannot "
+            "classify a picture"
+        )
+    channels, height, width = dataset.input_shape
+    if request.image is not None:
+        return decode_sample(request.image, height, width, channels)
+    if (channels, height, width) != (1, 28, 28):
+        raise ImageError(
+            f"'pixels' are 28×28 grey; this run's images are {channels}×{height}×{width}: "
+            "send an 'image'"
+        )
+    return pixels_from_list(request.pixels)[None]  # (1, 28, 28)
 
 
 def prepared_digit(request: PredictRequest) -> npt.NDArray[np.float32]:

@@ -6,10 +6,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
-from app.api.access import owned_model, owned_run, readable_run
+from app.api.access import owned_model, owned_run, readable_run, usable_dataset
 from app.api.deps import IdentityDep, PlaygroundDep, ShareQuery, UserDep
 from app.api.metrics import timed_prediction
-from app.api.predict_input import PredictRequest, prepared_digit
+from app.api.predict_input import PredictRequest, prepared_sample
 from app.inference import NoWeightsError
 from app.inference.export import ExportFormat
 from app.service import RunCreated, RunPublic
@@ -76,6 +76,7 @@ def read_training_config() -> dict[str, Any]:
 def create_run(body: RunCreate, playground: PlaygroundDep, user: UserDep) -> RunCreated:
     """Queue a training run of a saved model; it starts when the runs before it have."""
     owned_model(playground, body.model_id, user)
+    usable_dataset(playground, body.config, user)
     view = playground.submit(body.model_id, body.config, user.owner)
     return RunCreated(id=view.id, status=view.status, queue_position=view.queue_position)
 
@@ -192,13 +193,17 @@ def predict(
     share: ShareQuery = None,
     activations: Annotated[bool, Query(description="add each conv layer's feature maps")] = False,
 ) -> Response:
-    """Classify a digit with the run's latest weights (also while it trains).
+    """Classify a digit (or an image of the run's dataset) with the run's latest weights, also
+    while it trains. MNIST runs take a drawn digit, prepared as MNIST's are; runs on other image
+    datasets take an `image` stretched to their size.
 
-    Answers `{"prediction", "probabilities": [10], "input": 28×28, "step", "activations"?}`.
+    Answers `{"prediction", "probabilities": [C], "classes": [C names], "input": the sample
+    in 0..1, "step", "activations"?}`.
     """
     with timed_prediction(request.app, "rest"):
         readable_run(playground, run_id, identity, share)
-        answer = playground.predict(run_id, prepared_digit(body), activations).to_dict()
+        sample = prepared_sample(body, playground.run_dataset(run_id))
+        answer = playground.predict(run_id, sample, activations).to_dict()
     # Plain numbers only: json.dumps is many times faster than FastAPI's generic encoder here.
     return Response(json.dumps(answer), media_type="application/json")
 

@@ -1,7 +1,8 @@
 """The datasets a run can train on, by what a run's config names them.
 
 A reference is a name (`"mnist"`, `"fashion-mnist"`, a 2-D problem such as `"spiral"` with
-its defaults) or a 2-D problem with parameters (`{"name": "spiral", "noise": 0.1}`). Each kind
+its defaults, an uploaded dataset's id such as `"ds_…"`) or a 2-D problem with parameters
+(`{"name": "spiral", "noise": 0.1}`). Each kind
 of source is one entry of `SOURCES`; a new dataset plugs in there. `Datasets` answers what a
 reference is (cheaply, without loading it) and loads it, each big dataset once per process.
 """
@@ -17,7 +18,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from app.data import fashion, planar
+from app.data import fashion, planar, uploads
 from app.data.dataset import Dataset, TaskKind
 from app.data.mnist import Mnist, load_mnist
 from app.data.planar import PlanarParams
@@ -77,6 +78,7 @@ class DatasetPlaces:
 
     mnist_dir: Callable[[], Path] | Path
     search: tuple[Path, ...] = ()
+    uploads: Path | None = None  # DATA_DIR/datasets: one folder per uploaded dataset
 
     def find(self, name: str, size: int) -> Path | None:
         """The first directory of `search` holding the file `name` of `size` bytes."""
@@ -95,7 +97,10 @@ class Source(Protocol):
     """One kind of dataset."""
 
     def names(self) -> tuple[str, ...]:
-        """The names it answers to."""
+        """The names it lists (every one of them is always there)."""
+
+    def accepts(self, name: str) -> bool:
+        """Whether `name` is one of its own (it may not exist)."""
 
     def info(self, ref: DatasetRef, places: DatasetPlaces) -> DatasetInfo:
         """What `ref` is (DatasetError if it cannot be used here)."""
@@ -104,7 +109,17 @@ class Source(Protocol):
         """The samples."""
 
 
-class _Mnist:
+class _Named:
+    """A source that answers to the names it lists."""
+
+    def names(self) -> tuple[str, ...]:
+        raise NotImplementedError
+
+    def accepts(self, name: str) -> bool:
+        return name in self.names()
+
+
+class _Mnist(_Named):
     def names(self) -> tuple[str, ...]:
         return ("mnist",)
 
@@ -124,7 +139,7 @@ class _Mnist:
         return datasets.mnist().to_dataset()
 
 
-class _FashionMnist:
+class _FashionMnist(_Named):
     def names(self) -> tuple[str, ...]:
         return ("fashion-mnist",)
 
@@ -153,7 +168,7 @@ class _FashionMnist:
             raise DatasetError(f"dataset: {error}") from None
 
 
-class _Planar:
+class _Planar(_Named):
     def names(self) -> tuple[str, ...]:
         return planar.PLANAR_NAMES
 
@@ -183,7 +198,69 @@ def _planar_params(ref: DatasetRef) -> PlanarParams:
     return PlanarParams.model_validate({"name": ref})
 
 
-SOURCES: tuple[Source, ...] = (_Mnist(), _FashionMnist(), _Planar())
+def planar_params(ref: DatasetRef) -> PlanarParams | None:
+    """The parameters of a 2-D problem (its defaults for a bare name); None for other data."""
+    if isinstance(ref, PlanarParams) or ref in planar.PLANAR_NAMES:
+        return _planar_params(ref)
+    return None
+
+
+class _Upload:
+    """Datasets people uploaded, by id; each in a folder of the data directory."""
+
+    def names(self) -> tuple[str, ...]:
+        return ()  # listed per owner by the service, not here
+
+    def accepts(self, name: str) -> bool:
+        return is_upload_id(name)
+
+    def info(self, ref: DatasetRef, places: DatasetPlaces) -> DatasetInfo:
+        try:
+            meta = uploads.load_meta(self._folder(ref, places))
+        except uploads.DatasetStoreError as error:
+            raise DatasetError(f"dataset: {error}") from None
+        train, validation, test = meta.split_sizes
+        return DatasetInfo(
+            name=str(ref),
+            title=meta.name,
+            kind=meta.kind,
+            input_shape=meta.input_shape,
+            classes=meta.classes,
+            splits={"train": train, "validation": validation, "test": test},
+            source="upload",
+            description=f"uploaded {meta.source.format if meta.source else 'file'}",
+        )
+
+    def load(self, ref: DatasetRef, datasets: Datasets) -> Dataset:
+        try:
+            return uploads.load_dataset(self._folder(ref, datasets.places))
+        except uploads.DatasetStoreError as error:
+            raise DatasetError(f"dataset: {error}") from None
+
+    def _folder(self, ref: DatasetRef, places: DatasetPlaces) -> Path:
+        folder = upload_folder(places, str(ref))
+        if folder is None or not (folder / uploads.META_NAME).is_file():
+            raise DatasetError(f"dataset: no dataset '{ref}'")
+        return folder
+
+
+UPLOAD_PREFIX = "ds_"
+
+
+def is_upload_id(name: str) -> bool:
+    """Whether `name` has the form of an uploaded dataset's id (ds_ and 32 hex digits)."""
+    rest = name.removeprefix(UPLOAD_PREFIX)
+    return rest != name and len(rest) == 32 and all(c in "0123456789abcdef" for c in rest)
+
+
+def upload_folder(places: DatasetPlaces, dataset_id: str) -> Path | None:
+    """Where an uploaded dataset's files are (None: no uploads here, or not an id)."""
+    if places.uploads is None or not is_upload_id(dataset_id):
+        return None
+    return places.uploads / dataset_id
+
+
+SOURCES: tuple[Source, ...] = (_Mnist(), _FashionMnist(), _Planar(), _Upload())
 
 
 def parse_ref(raw: object) -> DatasetRef:
@@ -210,7 +287,7 @@ def parse_ref(raw: object) -> DatasetRef:
 
 
 def _source_of(name: str) -> Source | None:
-    return next((source for source in SOURCES if name in source.names()), None)
+    return next((source for source in SOURCES if source.accepts(name)), None)
 
 
 class Datasets:

@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, NamedTuple
 
+from app.training.events import FRAME_TYPES
+
 Event = dict[str, Any]
 
 
@@ -31,7 +33,7 @@ class Frame(NamedTuple):
 
 
 DROPPABLE = frozenset({"step"})
-LATEST_ONLY = frozenset({"feature_maps"})
+LATEST_ONLY = FRAME_TYPES
 
 
 class Subscription:

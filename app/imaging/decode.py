@@ -63,6 +63,27 @@ def decode_data_url(
     return _decode_image(raw, actual_format, max_side, min_side)
 
 
+def decode_sample(
+    data_url: str, height: int, width: int, channels: int = 1
+) -> npt.NDArray[np.float32]:
+    """Decode a PNG or JPEG data URL to a dataset's sample shape: float32 (C, H, W) in 0..1,
+    stretched to height × width (bilinear), grey (C = 1, as decode_data_url) or RGB (C = 3,
+    transparency composited onto white)."""
+    gray = decode_data_url(data_url)  # checks and limits: the same as for a drawn digit
+    if channels == 1:
+        image = Image.fromarray(np.round(gray * 255).astype(np.uint8), mode="L")
+    else:
+        declared_format, payload = _split_data_url(data_url)
+        with _open_header(_decode_base64(payload, DEFAULT_MAX_BYTES), declared_format) as opened:
+            opened.load()
+            rgba = opened.convert("RGBA")
+        image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("RGB")
+    resized = image.resize((width, height), Image.Resampling.BILINEAR)
+    array = np.asarray(resized, dtype=np.float32) / np.float32(255)  # (H, W) or (H, W, 3)
+    sample = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
+    return np.ascontiguousarray(sample)  # (C, H, W)
+
+
 def _split_data_url(data_url: str) -> tuple[str, str]:
     """Check the `data:<type>;base64,` header; return the declared format and the payload."""
     header, comma, payload = data_url.partition(",")

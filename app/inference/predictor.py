@@ -1,4 +1,7 @@
-"""Predict a digit with a run's latest published weights, while it trains or after it ended.
+"""Predict with a run's latest published weights, while it trains or after it ended.
+
+A sample is what the run's dataset holds: a 28×28 digit for MNIST, a (C, H, W) image in 0..1
+for other image datasets; it is standardised as the run's training data was.
 
 The run's model comes from `RunModels` (built once, newer weights loaded in place); the
 prediction reads that copy, never the module being trained.
@@ -16,8 +19,10 @@ import torch
 from torch import nn
 
 from app.data import mean_std
+from app.data.registry import DEFAULT_DATASET, DatasetInfo, DatasetRef
 from app.inference.run_models import CACHED_MODELS, RunModel, RunModels
-from app.training import RunManager, WeightSnapshot
+from app.training import RunManager, WeightSnapshot, parse_config
+from app.training.data import pixel_mean_std
 from app.training.optim import probabilities
 from app.training.probe import layer_maps
 
@@ -30,9 +35,10 @@ class Prediction:
 
     prediction: int
     probabilities: list[float]
-    input: list[list[float]]  # 28×28 in 0..1, as the model saw it (before normalisation)
+    input: list[Any]  # the sample in 0..1, as the model saw it (before normalisation)
     step: int  # the training step the weights come from
     activations: list[dict[str, Any]] | None = None
+    classes: list[str] | None = None  # the dataset's class names (index = class)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form the API answers with."""
@@ -44,16 +50,25 @@ class Prediction:
         }
         if self.activations is not None:
             data["activations"] = self.activations
+        if self.classes is not None:
+            data["classes"] = self.classes
         return data
 
 
-def _model_input(model: RunModel, digits: torch.Tensor) -> torch.Tensor:
-    """Digits (B, 28, 28) in 0..1 → what the model takes (B, *input_shape), as in training."""
-    inputs = digits.reshape(len(digits), *model.summary.input_shape)
+def _model_input(
+    model: RunModel, samples: torch.Tensor, scaling: tuple[float, float] | None = None
+) -> torch.Tensor:
+    """Samples (B, …) in 0..1 → what the model takes (B, *input_shape), as in training:
+    standardised by `scaling` (mean, std; MNIST's when not given) if the run normalised."""
+    inputs = samples.reshape(len(samples), *model.summary.input_shape)
     if bool(model.config.get("normalize", True)):
-        mean, std = mean_std()
+        mean, std = scaling or mean_std()
         inputs = (inputs - mean) / std
     return inputs
+
+
+def _key(dataset: DatasetRef) -> str:
+    return dataset if isinstance(dataset, str) else dataset.model_dump_json()
 
 
 def _loss(model: RunModel) -> str:
@@ -69,14 +84,34 @@ class Predictor:
         # Outputs (N, 10) on every validation digit, per run, for the weights they came from.
         self._validation: OrderedDict[str, tuple[WeightSnapshot, torch.Tensor]] = OrderedDict()
         self._lock = threading.Lock()
+        self._scalings: dict[str, tuple[float, float]] = {}  # image datasets' (mean, std)
+        self._infos: dict[str, DatasetInfo] = {}  # uploads' are read from disk
+
+    def dataset(self, run_id: str) -> DatasetInfo:
+        """What the run trains on (its samples' shape, its classes)."""
+        return self._info(parse_config(self.models.get(run_id).config).dataset)
+
+    def _info(self, dataset: DatasetRef) -> DatasetInfo:
+        key = _key(dataset)
+        with self._lock:
+            found = self._infos.get(key)
+        if found is None:
+            found = self._manager.datasets.info(dataset)
+            with self._lock:
+                if len(self._infos) >= CACHED_MODELS:
+                    self._infos.clear()
+                self._infos[key] = found
+        return found
 
     def predict(
-        self, run_id: str, digit: npt.NDArray[np.float32], activations: bool = False
+        self, run_id: str, sample: npt.NDArray[np.float32], activations: bool = False
     ) -> Prediction:
-        """Classify a prepared 28×28 digit (white ink = 1 on black = 0)."""
+        """Classify a prepared sample in 0..1: a 28×28 digit (white ink = 1 on black = 0) for
+        MNIST, or an image of the run's dataset's (C, H, W)."""
         model = self.models.get(run_id)
-        pixels = torch.from_numpy(np.ascontiguousarray(digit, dtype=np.float32))  # (28, 28)
-        inputs = _model_input(model, pixels.unsqueeze(0))  # (1, *input_shape)
+        pixels = torch.from_numpy(np.ascontiguousarray(sample, dtype=np.float32))  # (28, 28)…
+        dataset = parse_config(model.config).dataset
+        inputs = _model_input(model, pixels.unsqueeze(0), self._scaling(dataset))
         outputs: dict[str, torch.Tensor] = {}
         with model.lock, torch.inference_mode():
             step = model.snapshot.step
@@ -100,10 +135,25 @@ class Predictor:
         return Prediction(
             prediction=int(np.argmax(probs)),
             probabilities=probs,
-            input=np.round(digit, 4).tolist(),
+            input=np.round(sample, 4).tolist(),
             step=step,
             activations=maps,
+            classes=list(self._info(dataset).classes),
         )
+
+    def _scaling(self, dataset: DatasetRef) -> tuple[float, float] | None:
+        """(mean, std) the run's images were standardised with; None for MNIST (its constants)
+        and for data that is not images."""
+        if dataset == DEFAULT_DATASET or len(self._info(dataset).input_shape) != 3:
+            return None
+        key = _key(dataset)
+        with self._lock:
+            found = self._scalings.get(key)
+        if found is None:
+            found = pixel_mean_std(self._manager.datasets.load(dataset))
+            with self._lock:
+                self._scalings[key] = found
+        return found
 
     def validation_examples(
         self, run_id: str, label: int, prediction: int, limit: int = 24

@@ -8,17 +8,19 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
 
 from app.data.registry import DatasetInfo
+from app.data.uploads import UploadOptions
 from app.inference import Prediction, Predictor
 from app.inference.export import MEDIA_TYPES, SUFFIXES, ExportFormat, export_model
+from app.service.datasets import DatasetLibrary
 from app.service.run_views import RunPublic, run_view, run_views
 from app.settings import Settings
-from app.store import ModelRecord, NotFoundError, RunRecord, Store
+from app.store import DatasetRecord, ModelRecord, NotFoundError, RunRecord, Store
 from app.training import RunManager
 
 HISTORY_TYPES = ("step", "epoch", "status", "done")
@@ -43,12 +45,32 @@ class Playground:
         self._manager = manager
         self._predictor = predictor
         self._settings = settings
+        self._library = DatasetLibrary(store, manager.datasets, settings)
 
     # -- datasets ----------------------------------------------------------------------------
 
-    def datasets(self) -> list[DatasetInfo]:
-        """What runs can train on."""
-        return self._manager.datasets.infos()
+    def datasets(self, owner: str | None) -> list[DatasetInfo]:
+        """What runs can train on: the built-in datasets and the uploads (of `owner`; None:
+        everyone's)."""
+        return self._library.infos(owner)
+
+    def dataset_info(self, dataset: str) -> DatasetInfo:
+        """What a dataset is (DatasetError if there is no such dataset)."""
+        return self._manager.datasets.info(dataset)
+
+    def upload_dataset(
+        self, upload: BinaryIO | bytes, name: str, options: UploadOptions, owner: str | None
+    ) -> DatasetInfo:
+        """Take in an uploaded ZIP of class folders or a CSV (UploadError if it is bad)."""
+        return self._library.upload(upload, name, options, owner)
+
+    def dataset_record(self, dataset_id: str) -> DatasetRecord | None:
+        """An uploaded dataset's record (for who owns it), or None."""
+        return self._library.record(dataset_id)
+
+    def delete_dataset(self, dataset_id: str) -> None:
+        """Remove an uploaded dataset (NotFoundError; ConflictError while a run trains on it)."""
+        self._library.delete(dataset_id)
 
     # -- models ------------------------------------------------------------------------------
 
@@ -123,11 +145,11 @@ class Playground:
         }
 
     def events_since(self, run_id: str, since: int) -> list[dict[str, Any]]:
-        """Stored and not yet stored events after `since`, with the newest live feature maps,
+        """Stored and not yet stored events after `since`, with the newest live frame,
         each once and in seq order (what a run's socket sends first)."""
         unsaved = [e for e in self._manager.unsaved_events(run_id) if e["seq"] > since]
         history = self._store.events_since(run_id, since) + unsaved
-        frame = self._manager.latest_feature_maps(run_id)  # live frames are not stored
+        frame = self._manager.latest_frame(run_id)  # live frames are not stored
         if frame is not None and frame["seq"] > since:
             history.append(frame)
         return sorted({event["seq"]: event for event in history}.values(), key=_seq)
@@ -170,11 +192,15 @@ class Playground:
 
     # -- what a run's weights do -------------------------------------------------------------
 
+    def run_dataset(self, run_id: str) -> DatasetInfo:
+        """What the run trains on (NoWeightsError before its first step)."""
+        return self._predictor.dataset(run_id)
+
     def predict(
-        self, run_id: str, digit: npt.NDArray[np.float32], activations: bool = False
+        self, run_id: str, sample: npt.NDArray[np.float32], activations: bool = False
     ) -> Prediction:
-        """Classify a prepared 28×28 digit with the run's newest weights."""
-        return self._predictor.predict(run_id, digit, activations)
+        """Classify a prepared sample (see `run_dataset`) with the run's newest weights."""
+        return self._predictor.predict(run_id, sample, activations)
 
     def confusion_examples(
         self, run_id: str, label: int, prediction: int, limit: int

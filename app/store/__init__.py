@@ -8,6 +8,7 @@ from app.store.checkpoints import (
     save_checkpoint,
 )
 from app.store.connection import DB_FILENAME
+from app.store.datasets_table import DatasetRecord
 from app.store.db import Store
 from app.store.errors import (
     ConflictError,
@@ -35,6 +36,7 @@ __all__ = [
     "Checkpoint",
     "CheckpointError",
     "ConflictError",
+    "DatasetRecord",
     "LimitError",
     "ModelRecord",
     "NotFoundError",

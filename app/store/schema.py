@@ -68,5 +68,15 @@ MIGRATIONS: tuple[str, ...] = (
         happened_at REAL NOT NULL
     ) STRICT;
     """,
+    """
+    CREATE TABLE datasets (
+        id TEXT PRIMARY KEY,
+        owner TEXT,
+        name TEXT NOT NULL,
+        meta TEXT NOT NULL,
+        created_at REAL NOT NULL
+    ) STRICT;
+    CREATE INDEX datasets_by_owner ON datasets (owner, created_at);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -171,6 +171,11 @@ class Filters:
         return {item.name: _plain(getattr(self, item.name)) for item in fields(self)}
 
 
+# Pictures of what the model does now (feature maps of a digit, a 2-D decision boundary): a
+# viewer needs only the newest; the frame taken right after each epoch is kept in the history.
+FRAME_TYPES = frozenset({"feature_maps", "boundary"})
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FeatureMapsEvent(Event):
     """What every conv layer sees of one fixed validation digit, and what the model says."""

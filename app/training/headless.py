@@ -87,7 +87,13 @@ def train_headless(
     out = out or sys.stdout
     err = err or sys.stderr
     built = build_model(spec, settings.spec_limits(), seed=config.seed)
-    datasets = Datasets(DatasetPlaces(settings.mnist_cache_dir, tuple(settings.dataset_dirs())))
+    datasets = Datasets(
+        DatasetPlaces(
+            settings.mnist_cache_dir,
+            tuple(settings.dataset_dirs()),
+            uploads=settings.data_dir / "datasets",
+        )
+    )
     check_trainable(built.spec, built.summary, config, dataset_info(datasets, config.dataset))
     device = resolve_device(settings.device)
     if device.type == "cpu":

@@ -38,7 +38,7 @@ from app.training.checks import check_trainable, dataset_info
 from app.training.config import ConfigError, TrainConfig, parse_config
 from app.training.control import StopKind
 from app.training.device import configure_threads, resolve_device
-from app.training.events import SeqCounter, StatusEvent
+from app.training.events import FRAME_TYPES, SeqCounter, StatusEvent
 from app.training.executors import Executor, ExecutorLostError, make_executor
 from app.training.job import RunJob, describe_failure
 from app.training.recorder import ActiveRun, Listener, Recorder, RecordingSink
@@ -65,7 +65,12 @@ class RunManager:
         self.device = resolve_device(self.settings.device)
         self.throttle = throttle or Throttle()
         self.datasets = Datasets(
-            DatasetPlaces(self.settings.mnist_cache_dir, tuple(self.settings.dataset_dirs())), mnist
+            DatasetPlaces(
+                self.settings.mnist_cache_dir,
+                tuple(self.settings.dataset_dirs()),
+                uploads=store.data_dir / "datasets",
+            ),
+            mnist,
         )
         self._lock = threading.RLock()
         self._finished = threading.Condition(self._lock)
@@ -314,13 +319,14 @@ class RunManager:
             active = self._active.get(run_id)
         return list(active.pending_events) if active is not None else []
 
-    def latest_feature_maps(self, run_id: str) -> dict[str, Any] | None:
-        """The newest feature-map frame of a run trained by this process (event dict), if any."""
+    def latest_frame(self, run_id: str) -> dict[str, Any] | None:
+        """The newest frame (feature maps or a decision boundary) of a run, as an event dict:
+        the live one of a run trained by this process, else the last one stored."""
         with self._lock:
             active = self._active.get(run_id)
-            if active is not None and active.feature_maps is not None:
-                return active.feature_maps
-        frames = self.store.events_since(run_id, types=["feature_maps"])
+            if active is not None and active.frame is not None:
+                return active.frame
+        frames = self.store.events_since(run_id, types=sorted(FRAME_TYPES))
         return frames[-1] if frames else None
 
     def latest_weights(self, run_id: str) -> WeightSnapshot | None:

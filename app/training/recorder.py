@@ -2,8 +2,9 @@
 
 The order is the contract: the store has an event (or a run's end) before any listener hears
 of it, so whoever reacts to an event and reads the store sees at least that much. Step events
-are written in batches (every FLUSH_EVENTS or FLUSH_SECONDS); the newest feature-map frame
-and weight snapshot stay in memory (frames at an epoch's end are stored too).
+are written in batches (every FLUSH_EVENTS or FLUSH_SECONDS); the newest frame (feature maps
+or a 2-D decision boundary) and weight snapshot stay in memory (the frame taken at an
+epoch end is stored too).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import torch
 from app.store import RunStatus, Store, checkpoint_dir, save_checkpoint
 from app.training.checkpoint_meta import CheckpointMeta
 from app.training.control import RunControl
-from app.training.events import Event, SeqCounter, StatusEvent
+from app.training.events import FRAME_TYPES, Event, SeqCounter, StatusEvent
 from app.training.job import disk_problem
 from app.training.trainer import TrainingError, TrainingState, TrainResult, WeightSnapshot
 
@@ -45,7 +46,7 @@ class ActiveRun:
     control: RunControl = field(default_factory=RunControl)
     resume: bool = False  # continue from the stored checkpoint
     snapshot: WeightSnapshot | None = None
-    feature_maps: dict[str, Any] | None = None
+    frame: dict[str, Any] | None = None  # the newest picture (FRAME_TYPES), not stored
     done: dict[str, Any] | None = None  # the `done` event, held until the store has the end
     samples_per_s: float | None = None  # the latest step's training pace (0 while paused)
     pending_events: list[dict[str, Any]] = field(default_factory=list)
@@ -82,8 +83,8 @@ class Recorder:
         if kind == "done":
             active.done = data  # stored and published by end(), once the run reads finished
             return
-        if kind == "feature_maps":
-            active.feature_maps = data
+        if kind in FRAME_TYPES:
+            active.frame = data
             if data.get("at_epoch_end"):
                 self._persist(active, data)
         elif kind == "step":

@@ -12,7 +12,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from torch import nn
@@ -190,6 +190,14 @@ class _Best:
     state: dict[str, torch.Tensor] | None = field(default=None, repr=False)
 
 
+class FrameSource(Protocol):
+    """Pictures of what the model does now, for data without digits (a 2-D decision boundary);
+    called at most every Throttle.feature_maps_s, like the feature maps."""
+
+    def frame(self, seq: int, step: int, epoch: int, at_epoch_end: bool) -> Event:
+        """The event to send; the model is in training mode and must be left so."""
+
+
 class Trainer:
     """Trains one built model on MNIST tensors; `run()` blocks until the run ends."""
 
@@ -207,6 +215,7 @@ class Trainer:
         resume: TrainingState | None = None,
         throttle: Throttle | None = None,
         feature_maps: bool = True,
+        frames: FrameSource | None = None,
     ) -> None:
         self.config = config
         self.data = data
@@ -235,6 +244,7 @@ class Trainer:
             if feature_maps and data.validation.images is not None
             else None
         )
+        self._frames = frames if feature_maps and self._probe is None else None
         self.steps_per_epoch = -(-len(data.train) // config.batch_size)
         self.total_steps = config.total_steps(len(data.train))
         self.base_lr = config.lr
@@ -275,7 +285,8 @@ class Trainer:
 
     def _train_epoch(self) -> StopKind | None:
         """One pass over the (permuted) training digits; returns a stop request if one came."""
-        train, config, control, probe = self.data.train, self.config, self.control, self._probe
+        train, config, control = self.data.train, self.config, self.control
+        pictures = self._probe is not None or self._frames is not None
         inputs, labels, targets = train.inputs, train.labels, self._targets
         scheduled = config.schedule != "none"
         train_step = self._step_function()
@@ -302,7 +313,7 @@ class Trainer:
             if now >= next_step_event:
                 self._emit_step(now)
                 next_step_event = now + self.throttle.step_s
-            if probe is not None and now >= next_maps:
+            if pictures and now >= next_maps:
                 self._emit_feature_maps()
                 self._publish_snapshot()
                 next_maps = time.perf_counter() + self.throttle.feature_maps_s
@@ -519,8 +530,12 @@ class Trainer:
         epoch.progress = _Progress(now, self.step, epoch.samples, loss_total, correct_total)
 
     def _emit_feature_maps(self, *, at_epoch_end: bool = False) -> None:
+        """A frame of pictures: feature maps of the probe digit, or the run's own frames."""
         probe = self._probe
         if probe is None:
+            if self._frames is not None:
+                epoch = self.epoch if at_epoch_end else self.epoch + 1
+                self._emit(self._frames.frame(self.seq(), self.step, epoch, at_epoch_end))
             return
         result = probe.capture()
         self._emit(

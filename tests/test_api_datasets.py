@@ -1,0 +1,204 @@
+"""Your own data through the API: upload a ZIP of class folders or a CSV, train, predict with
+class names; every bad upload a clear 4xx that leaves nothing behind; uploads stay private."""
+
+import base64
+import io
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from app.main import create_app
+from app.settings import Settings
+
+SIDE = 16
+SHAPES = ("row", "column", "cross")  # class folders, sorted: column, cross, row
+
+
+def _picture(shape: str, rng: np.random.Generator) -> Image.Image:
+    """A dark 16×16 picture with a light bar (row, column) or both, near the middle."""
+    pixels = rng.integers(0, 40, size=(SIDE, SIDE)).astype(np.uint8)
+    where = int(rng.integers(6, 10))
+    if shape in ("row", "cross"):
+        pixels[where, :] = 230
+    if shape in ("column", "cross"):
+        pixels[:, where] = 230
+    return Image.fromarray(pixels, mode="L")
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _zip(per_class: int = 40, shapes: tuple[str, ...] = SHAPES) -> bytes:
+    rng = np.random.default_rng(0)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for shape in shapes:
+            for index in range(per_class):
+                archive.writestr(f"bars/{shape}/{index:03d}.png", _png(_picture(shape, rng)))
+    return buffer.getvalue()
+
+
+def _upload(
+    client: TestClient, content: bytes, name: str = "bars", filename: str = "bars.zip", **form: Any
+) -> Any:
+    return client.post(
+        "/api/datasets",
+        files={"file": (filename, content, "application/octet-stream")},
+        data={"name": name, **form},
+    )
+
+
+@pytest.fixture
+def client(app_data_dir: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(data_dir=app_data_dir, max_upload_bytes=400_000))) as c:
+        yield c
+
+
+def _wait(client: TestClient, run_id: str) -> Any:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        run = client.get(f"/api/runs/{run_id}").json()
+        if run["status"] in {"completed", "failed", "stopped"}:
+            return run
+        time.sleep(0.05)
+    pytest.fail(f"run {run_id} did not finish")
+
+
+def test_an_uploaded_zip_trains_and_predicts_with_class_names(
+    client: TestClient, app_data_dir: Path
+) -> None:
+    created = _upload(client, _zip(), size=f"{SIDE}x{SIDE}")
+    assert created.status_code == 201, created.text
+    dataset = created.json()
+    assert dataset["name"].startswith("ds_") and dataset["title"] == "bars"
+    assert dataset["classes"] == ["column", "cross", "row"]
+    assert dataset["input_shape"] == [1, SIDE, SIDE] and dataset["source"] == "upload"
+    assert dataset["splits"] == {"train": 96, "validation": 12, "test": 12}
+    assert (app_data_dir / "datasets" / dataset["name"] / "dataset.json").is_file()
+    listed = [item["name"] for item in client.get("/api/datasets").json()]
+    assert listed[-1] == dataset["name"]
+    assert client.get(f"/api/datasets/{dataset['name']}").json() == dataset
+
+    spec = {
+        "input_shape": [1, SIDE, SIDE],
+        "layers": [
+            {"type": "flatten"},
+            {"type": "linear", "out_features": 32},
+            {"type": "relu"},
+            {"type": "linear", "out_features": 3},
+        ],
+    }
+    model = client.post("/api/models", json={"name": "bars", "spec": spec}).json()
+    config = {"dataset": dataset["name"], "epochs": 20, "batch_size": 16, "schedule": "none"}
+    run = client.post("/api/runs", json={"model_id": model["id"], "config": config})
+    assert run.status_code == 201, run.text
+    finished = _wait(client, run.json()["id"])
+    assert finished["status"] == "completed", finished["error"]
+    assert finished["test_accuracy"] >= 0.9
+    assert finished["total_steps"] == 20 * 6  # 96 training images in batches of 16
+
+    rng = np.random.default_rng(7)
+    for expected, shape in enumerate(["column", "cross", "row"]):
+        image = _picture(shape, rng).resize((64, 64), Image.Resampling.NEAREST)  # back to 16×16
+        data_url = "data:image/png;base64," + base64.b64encode(_png(image)).decode()
+        answer = client.post(f"/api/runs/{finished['id']}/predict", json={"image": data_url})
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["classes"] == ["column", "cross", "row"]
+        assert body["prediction"] == expected, (shape, body["probabilities"])
+        assert np.asarray(body["input"]).shape == (1, SIDE, SIDE)
+    pixels = client.post(f"/api/runs/{finished['id']}/predict", json={"pixels": [0.0] * 784})
+    assert pixels.status_code == 422 and "send an 'image'" in pixels.json()["detail"]
+
+    # A dataset in use cannot go; afterwards its record and files go together.
+    assert client.delete(f"/api/datasets/{dataset['name']}").status_code == 204
+    assert not (app_data_dir / "datasets" / dataset["name"]).exists()
+    assert client.get(f"/api/datasets/{dataset['name']}").status_code == 404
+    again = client.post("/api/runs", json={"model_id": model["id"], "config": config})
+    assert again.status_code == 422 and "no dataset" in str(again.json()["detail"])
+
+
+def test_a_csv_upload_trains(client: TestClient) -> None:
+    rng = np.random.default_rng(1)
+    rows = ["a,b,kind"]
+    for _ in range(200):
+        a, b = rng.normal(size=2)
+        rows.append(f"{a:.3f},{b:.3f},{'high' if a + b > 0 else 'low'}")
+    created = _upload(client, "\n".join(rows).encode(), name="sums", filename="sums.csv")
+    assert created.status_code == 201, created.text
+    dataset = created.json()
+    assert dataset["classes"] == ["high", "low"] and dataset["input_shape"] == [2]
+    spec = {"input_shape": [2], "layers": [{"type": "linear", "out_features": 2}]}
+    model = client.post("/api/models", json={"name": "sums", "spec": spec}).json()
+    config = {"dataset": dataset["name"], "epochs": 30, "batch_size": 16, "lr": 0.05}
+    run = client.post("/api/runs", json={"model_id": model["id"], "config": config})
+    assert run.status_code == 201, run.text
+    finished = _wait(client, run.json()["id"])
+    assert finished["status"] == "completed" and finished["test_accuracy"] >= 0.85
+
+
+def _traversal_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("../evil/001.png", _png(_picture("row", np.random.default_rng(0))))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content", "form", "status", "words"),
+    [
+        (b"\x89PNG\r\n\x1a\nnot really", {}, 422, "PNG"),
+        (_traversal_zip(), {}, 422, ".."),
+        (_zip(shapes=("row",)), {}, 422, "class"),
+        (_zip(per_class=2), {}, 422, "at least 5 images"),
+        (b"a,b,label\n1,2,x\n3,,y\n", {}, 422, "line 3"),
+        (b"x" * 500_000, {}, 413, "400,000 bytes"),
+        (_zip(), {"size": "huge"}, 422, "size"),
+    ],
+)
+def test_bad_uploads_are_refused_and_leave_nothing(
+    client: TestClient,
+    app_data_dir: Path,
+    content: bytes,
+    form: dict[str, Any],
+    status: int,
+    words: str,
+) -> None:
+    answer = _upload(client, content, **form)
+    assert answer.status_code == status, answer.text
+    assert words in str(answer.json()["detail"])
+    folder = app_data_dir / "datasets"
+    assert not folder.exists() or not any(folder.iterdir())
+    assert [item["source"] for item in client.get("/api/datasets").json()].count("upload") == 0
+
+
+def test_uploads_are_private_in_shared_mode(app_data_dir: Path) -> None:
+    settings = Settings(data_dir=app_data_dir, shared_mode=True, rate_limit_per_minute=0)
+    with TestClient(create_app(settings)) as owner:
+        assert owner.get("/").status_code == 200  # an identity (cookie) for this browser
+        dataset = _upload(owner, _zip(per_class=10)).json()["name"]
+        other = TestClient(owner.app)
+        assert other.get("/").status_code == 200
+        assert dataset not in [item["name"] for item in other.get("/api/datasets").json()]
+        assert other.get(f"/api/datasets/{dataset}").status_code == 404
+        assert other.delete(f"/api/datasets/{dataset}").status_code == 404
+        spec = {
+            "input_shape": [1, 28, 28],
+            "layers": [{"type": "flatten"}, {"type": "linear", "out_features": 3}],
+        }
+        model = other.post("/api/models", json={"name": "m", "spec": spec}).json()
+        run = other.post(
+            "/api/runs", json={"model_id": model["id"], "config": {"dataset": dataset}}
+        )
+        assert run.status_code == 422 and f"no dataset '{dataset}'" in str(run.json()["detail"])
+        assert dataset in [item["name"] for item in owner.get("/api/datasets").json()]
