@@ -1,4 +1,5 @@
-"""Server-rendered pages: the home page, the builder, the runs, one run, and the drawing pad."""
+"""Server-rendered pages: the home page, the builder, the runs, one run, the drawing pad, and
+the 2-D playground."""
 
 from functools import cache
 from typing import Annotated, Any
@@ -10,6 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from app.api.access import readable_run
 from app.api.deps import IdentityDep, PlaygroundDep, SettingsDep, ShareQuery
 from app.api.identity import access_token_matches, local_next, set_cookie_header
+from app.data.dataset import TaskKind
+from app.data.planar import PLANAR_PROBLEMS
 from app.nn import LAYER_KINDS, PRESET_NAMES, load_preset, summarize
 from app.nn.presets import preset_description
 from app.store import new_id
@@ -90,6 +93,17 @@ def run(
 def draw(request: Request) -> HTMLResponse:
     """Draw a digit and see what a trained (or training) run makes of it."""
     return _page(request, "draw.html", "draw")
+
+
+@router.get("/plane", response_class=HTMLResponse)
+def plane(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """The 2-D playground: TensorFlow Playground's problems, the boundary as the network learns."""
+    problems = [
+        (name, problem.description)
+        for name, problem in PLANAR_PROBLEMS.items()
+        if problem.kind is TaskKind.CLASSIFICATION  # runs train classifiers for now
+    ]
+    return _page(request, "plane.html", "plane", problems=problems, max_epochs=settings.max_epochs)
 
 
 @router.get("/join", response_class=HTMLResponse)
