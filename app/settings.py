@@ -26,6 +26,11 @@ class Settings(BaseSettings):
         description="where mnist.safetensors is looked for first; then data_dir, the "
         "checkout's data/ and the user cache (~/.cache/nn-playground)",
     )
+    fashion_mnist_dir: Path | None = Field(
+        default=None,
+        description="set-up: where Fashion-MNIST's four IDX .gz files are (default: Debian's "
+        "/usr/share/datasets/fashion-mnist)",
+    )
     cache_home: Path | None = Field(
         default=None,
         validation_alias="XDG_CACHE_HOME",

@@ -3,12 +3,10 @@ and Fashion-MNIST's next to it when Debian's `dataset-fashion-mnist` (or NNP_FAS
 provides its files."""
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from app.data.fashion import (
-    SOURCE_DIR_ENV,
     FashionMnistError,
     FashionMnistMissingError,
     ensure_fashion_mnist,
@@ -33,21 +31,21 @@ def main(argv: list[str] | None = None) -> int:
         "finds it",
     )
     args = parser.parse_args(argv)
-    data_dir: Path = args.data_dir or setup_mnist_dir(Settings().mnist_dir)
+    settings = Settings()
+    data_dir: Path = args.data_dir or setup_mnist_dir(settings.mnist_dir)
     try:
         path = ensure_mnist(data_dir)
     except MnistDataError as error:
         print(f"MNIST set-up failed: {error}", file=sys.stderr)
         return 1
     print(f"MNIST ready: {path}")
-    return _prepare_fashion_mnist(data_dir)
+    return _prepare_fashion_mnist(data_dir, settings.fashion_mnist_dir)
 
 
-def _prepare_fashion_mnist(data_dir: Path) -> int:
+def _prepare_fashion_mnist(data_dir: Path, source: Path | None) -> int:
     """Convert Fashion-MNIST into `data_dir` if needed; skip it, without failing, if absent."""
-    override = os.environ.get(SOURCE_DIR_ENV)
     try:
-        path = ensure_fashion_mnist(data_dir, source_dirs(Path(override) if override else None))
+        path = ensure_fashion_mnist(data_dir, source_dirs(source))
     except FashionMnistMissingError as error:
         print(f"Fashion-MNIST skipped: {error}", file=sys.stderr)
         return 0
