@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import torch
 
 from app.data.dataset import Dataset
+from app.data.registry import planar_params
 from app.nn import SpecError, SpecLimits, build_model
 from app.store import CheckpointError, StoreFullError, is_disk_full
 from app.training.checks import check_trainable
@@ -78,6 +79,12 @@ def train_job(job: RunJob, dataset: Dataset, control: RunControl, sink: RunSink)
         train_subset=job.config.train_subset,
         eval_limit=job.config.eval_limit,
     )
+    params = planar_params(job.config.dataset)
+    frames = None
+    if params is not None:  # a 2-D problem: its decision boundary as it learns
+        from app.training.boundary import BoundaryProbe  # noqa: PLC0415
+
+        frames = BoundaryProbe(built.module, built.summary, params)
     trainer = Trainer(
         built,
         job.config,
@@ -89,6 +96,7 @@ def train_job(job: RunJob, dataset: Dataset, control: RunControl, sink: RunSink)
         snapshot=sink.snapshot,
         resume=job.resume,
         throttle=job.throttle,
+        frames=frames,
     )
     return trainer.run()
 
