@@ -1,5 +1,5 @@
-"""Server-rendered pages: the home page, the builder, the runs, one run, the drawing pad, and
-the 2-D playground."""
+"""Server-rendered pages: the home page, the builder, the runs, one run, the drawing pad, the
+2-D playground, and the datasets."""
 
 from functools import cache
 from typing import Annotated, Any
@@ -93,6 +93,18 @@ def run(
 def draw(request: Request) -> HTMLResponse:
     """Draw a digit and see what a trained (or training) run makes of it."""
     return _page(request, "draw.html", "draw")
+
+
+@router.get("/datasets", response_class=HTMLResponse)
+def datasets(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """Every dataset a run can train on, and a form to upload your own."""
+    return _page(
+        request,
+        "datasets.html",
+        "datasets",
+        max_upload_bytes=settings.max_upload_bytes,
+        max_upload_classes=settings.max_upload_classes,
+    )
 
 
 @router.get("/plane", response_class=HTMLResponse)

@@ -53,7 +53,9 @@ function withShare(path) {
 
 async function request(method, path, body, { signal } = {}) {
   const init = { method, headers: { Accept: "application/json" }, signal };
-  if (body !== undefined) {
+  if (body instanceof FormData) {
+    init.body = body; // multipart: the browser writes the Content-Type with its boundary
+  } else if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
@@ -94,6 +96,16 @@ export const models = () => request("GET", "/api/models");
 export const model = (id) => request("GET", `/api/models/${enc(id)}`);
 export const saveModel = (name, spec) => request("POST", "/api/models", { name, spec });
 export const deleteModel = (id) => request("DELETE", `/api/models/${enc(id)}`);
+
+/** Every dataset a run can train on: [{name, title, kind, input_shape, classes, outputs,
+ *  splits, source, description, available, note, params}]. */
+export const datasets = () => request("GET", "/api/datasets");
+export const dataset = (id) => request("GET", `/api/datasets/${enc(id)}`);
+/** Upload a ZIP of class folders or a CSV: `form` holds file, name, size, channels, label…;
+ *  answers the new dataset's entry (201), or throws ApiError(413/422) saying what is wrong. */
+export const uploadDataset = (form, options) => request("POST", "/api/datasets", form, options);
+/** Throws ApiError(409) while a run trains on it. */
+export const deleteDataset = (id) => request("DELETE", `/api/datasets/${enc(id)}`);
 
 /** {schema, defaults} of the training configuration. */
 export const trainingConfig = () => request("GET", "/api/training/config");

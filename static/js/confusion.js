@@ -1,5 +1,7 @@
-// The confusion matrix of an epoch: rows are true digits, columns predictions. Each cell is a
-// button, so the keyboard can reach it; selecting one asks the page to show those digits.
+// The confusion matrix of an epoch: rows are true classes (MNIST's digits, or the dataset's class
+// names), columns predictions. Each cell is a button, so the keyboard can reach it; selecting one
+// asks the page to show those samples.
+import { areDigits, classLabels } from "./datasets.js";
 import { h } from "./dom.js";
 import { paintDigit } from "./featuremaps.js";
 
@@ -25,23 +27,41 @@ export class ConfusionView {
     this.onSelect = onSelect;
     this.selected = null;
     this.buttons = [];
+    this.size = 10;
   }
 
-  update(matrix) {
+  /** Draw `matrix` ([label][prediction] counts); `classes` names the rows and columns. */
+  update(matrix, classes = null) {
+    const n = matrix.length;
+    const names = classLabels(n, classes);
+    const digits = areDigits(names);
+    const unit = digits ? "digit" : "class";
+    this.size = n;
     const table = h("table", { class: "confusion" });
-    table.append(
-      h("caption", { class: "small muted" }, "rows: the true digit · columns: what the model said"),
-    );
-    const head = h("tr", {}, h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "true digit")));
-    for (let p = 0; p < 10; p++) head.append(h("th", { scope: "col" }, String(p)));
+    const caption = `rows: the true ${unit} · columns: what the model said`;
+    // Digits keep their caption; a table of few classes is too narrow for one, so its words
+    // stand above it (and stay the table's caption for screen readers).
+    table.append(h("caption", { class: digits ? "small muted" : "visually-hidden" }, caption));
+    const upright = names.every((name) => name.length <= 3);
+    const head = h("tr", {}, h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, `true ${unit}`)));
+    for (let p = 0; p < n; p++) {
+      head.append(
+        digits || upright
+          ? h("th", { scope: "col" }, names[p])
+          : h("th", { scope: "col", class: "col-name", title: names[p] }, h("span", {}, names[p])),
+      );
+    }
     table.append(h("thead", {}, head));
     const body = h("tbody");
     this.buttons = [];
-    for (let label = 0; label < 10; label++) {
+    for (let label = 0; label < n; label++) {
       const row = matrix[label];
       const total = row.reduce((a, b) => a + b, 0) || 1;
-      const tr = h("tr", {}, h("th", { scope: "row" }, String(label)));
-      for (let pred = 0; pred < 10; pred++) {
+      const rowHead = digits
+        ? h("th", { scope: "row" }, names[label])
+        : h("th", { scope: "row", class: "row-name", title: names[label] }, names[label]);
+      const tr = h("tr", {}, rowHead);
+      for (let pred = 0; pred < n; pred++) {
         const count = row[pred];
         const share = count / total;
         const diagonal = label === pred;
@@ -51,7 +71,7 @@ export class ConfusionView {
           "button",
           {
             type: "button",
-            "aria-label": `true ${label}, predicted ${pred}: ${count} digits`,
+            "aria-label": `true ${names[label]}, predicted ${names[pred]}: ${count} ${digits ? "digits" : "samples"}`,
             "aria-pressed": String(this.isSelected(label, pred)),
             onclick: () => this.select(label, pred),
           },
@@ -67,7 +87,10 @@ export class ConfusionView {
       body.append(tr);
     }
     table.append(body);
-    this.container.replaceChildren(table);
+    this.container.replaceChildren(
+      ...(digits ? [] : [h("p", { class: "small muted confusion-caption", "aria-hidden": "true" }, caption)]),
+      table,
+    );
   }
 
   isSelected(label, pred) {
@@ -76,7 +99,7 @@ export class ConfusionView {
 
   select(label, pred) {
     this.selected = [label, pred];
-    this.buttons.forEach((b, i) => b.setAttribute("aria-pressed", String(i === label * 10 + pred)));
+    this.buttons.forEach((b, i) => b.setAttribute("aria-pressed", String(i === label * this.size + pred)));
     this.onSelect(label, pred);
   }
 }

@@ -1,7 +1,10 @@
-// The drawing panel: pad + live predictions over /ws/predict + the views of the answer.
-// Used by the draw page (with feature maps) and beside a run's charts (without).
+// The drawing panel: pad + live predictions + the views of the answer. Used by the draw page
+// (with feature maps) and beside a run's charts (without). MNIST runs are asked over
+// /ws/predict (the drawing is prepared as MNIST's digits were); runs on other image datasets
+// over REST, which stretches the drawing to their size and answers with their class names.
 import * as api from "./api.js";
 import { DrawCanvas } from "./canvas.js";
+import { classLabels, isImage, isMnist } from "./datasets.js";
 import { say } from "./dom.js";
 import { MapGrids } from "./featuremaps.js";
 import { PredictionView } from "./predictview.js";
@@ -14,8 +17,10 @@ export class DrawPanel {
   constructor(root, { describeLayer = null } = {}) {
     this.root = root;
     this.runId = null;
+    this.dataset = null; // the run's GET /api/datasets entry; null: MNIST
     this.live = false;
     this.refresh = null;
+    this.rest = { inFlight: false, again: false };
     this.message = root.querySelector("[data-role=draw-message]");
     this.view = new PredictionView({
       digit: root.querySelector("[data-testid=prediction]"),
@@ -26,7 +31,10 @@ export class DrawPanel {
     const maps = root.querySelector("[data-role=maps]");
     this.maps = maps ? new MapGrids(maps, { describe: describeLayer }) : null;
     this.mapsNote = root.querySelector("[data-role=maps-note]");
-    this.pad = new DrawCanvas(root.querySelector("[data-testid=draw-canvas]"), {
+    const canvas = root.querySelector("[data-testid=draw-canvas]");
+    this.hint = root.querySelector(".draw-pad .muted");
+    this.words = { canvas: canvas.getAttribute("aria-label"), hint: this.hint?.textContent ?? "" };
+    this.pad = new DrawCanvas(canvas, {
       onChange: () => this.ask(),
     });
     root.querySelector("[data-testid=draw-clear]").addEventListener("click", () => {
@@ -42,10 +50,24 @@ export class DrawPanel {
     this.view.reset();
   }
 
-  /** Predict with this run's weights from now on (null: none chosen). */
-  setRun(runId) {
+  /** Predict with this run's weights from now on (null: none chosen). `dataset` is the run's
+   *  dataset entry (null or MNIST: digits over the socket). */
+  setRun(runId, dataset = null) {
     this.runId = runId;
+    this.dataset = dataset && !isMnist(dataset) ? dataset : null;
+    this.view.setLabels(classLabels(this.dataset?.outputs ?? 10, this.dataset?.classes));
+    const canvas = this.pad.canvas;
+    if (this.dataset) {
+      const shape = this.dataset.input_shape ?? [];
+      const size = shape.length === 3 ? ` (it is stretched to ${shape[1]}×${shape[2]})` : "";
+      canvas.setAttribute("aria-label", `Drawing pad: draw something like a ${this.dataset.title} sample. Press Delete to clear.`);
+      if (this.hint) this.hint.textContent = `Draw something like a ${this.dataset.title} sample${size}.`;
+    } else {
+      canvas.setAttribute("aria-label", this.words.canvas);
+      if (this.hint) this.hint.textContent = this.words.hint;
+    }
     this.maps?.clear();
+    this.view.reset();
     this.ask();
   }
 
@@ -68,11 +90,34 @@ export class DrawPanel {
       say(this.message, "Pick a trained run to ask its opinion.", "info");
       return;
     }
-    this.socket.predict({
-      run_id: this.runId,
-      image: this.pad.toDataURL(),
-      activations: Boolean(this.maps),
-    });
+    if (this.dataset && this.dataset.input_shape && !isImage(this.dataset)) {
+      say(this.message, `This run trains on ${this.dataset.title}, whose samples are not pictures: a drawing cannot stand in for one.`, "info");
+      return;
+    }
+    const message = { run_id: this.runId, image: this.pad.toDataURL(), activations: Boolean(this.maps) };
+    if (this.dataset) this.askRest(message);
+    else this.socket.predict(message);
+  }
+
+  /** One REST request at a time; the newest drawing is asked once the last answer is in. */
+  async askRest(message) {
+    if (this.rest.inFlight) {
+      this.rest.again = true;
+      return;
+    }
+    this.rest.inFlight = true;
+    try {
+      const answer = await api.predict(message.run_id, { image: message.image }, message.activations);
+      this.show({ ...answer, run_id: message.run_id });
+    } catch (error) {
+      if (message.run_id === this.runId) this.fail(error.message);
+    } finally {
+      this.rest.inFlight = false;
+      if (this.rest.again) {
+        this.rest.again = false;
+        this.ask();
+      }
+    }
   }
 
   show(answer) {

@@ -1,4 +1,5 @@
 // Feature maps, filters and 28×28 digits painted on canvases from uint8 payloads.
+import { sampleRgba } from "./datasets.js";
 
 /** base64 → bytes. */
 export function decodeBase64(text) {
@@ -71,6 +72,17 @@ export function paintDigit(canvas, digit) {
   } else bytes = digit;
   const side = Math.round(Math.sqrt(bytes.length));
   paint(canvas, bytes, side, side);
+}
+
+/** A sample in 0..1 as a prediction answers it: 28×28 rows, or (C, H, W) grey or colour. */
+export function paintSample(canvas, sample) {
+  if (!Array.isArray(sample)) return paintDigit(canvas, sample); // base64 or bytes
+  const picture = sampleRgba(sample);
+  if (!picture) return;
+  const { width, height, rgba } = picture;
+  if (canvas.width !== width) canvas.width = width;
+  if (canvas.height !== height) canvas.height = height;
+  canvas.getContext("2d").putImageData(new ImageData(rgba, width, height), 0, 0);
 }
 
 /**

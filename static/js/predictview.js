@@ -1,49 +1,66 @@
-// What a model says about a digit: the top digit, ten probability bars, the 28×28 it saw.
+// What a model says about a sample: the top class, one probability bar per class, the input it
+// saw. MNIST's digits 0–9 by default; another dataset's class names once they are known.
+import { areDigits, classLabels } from "./datasets.js";
 import { h } from "./dom.js";
-import { paintDigit } from "./featuremaps.js";
+import { paint, paintSample } from "./featuremaps.js";
 
-/** Ten bars; each track is a meter with data-testid `${prefix}${digit}` and data-value. */
+/** One bar per class; each track is a meter with data-testid `${prefix}${index}` and data-value. */
 export class ProbBars {
-  constructor(container, { testidPrefix = "prob-" } = {}) {
+  constructor(container, { testidPrefix = "prob-", labels = null } = {}) {
+    this.container = container;
+    this.testidPrefix = testidPrefix;
     this.rows = [];
-    container.replaceChildren();
-    for (let digit = 0; digit < 10; digit++) {
+    this.labels = [];
+    this.setLabels(labels ?? classLabels(10));
+  }
+
+  /** Rebuild the bars for these class names (nothing happens when they are the same). */
+  setLabels(labels) {
+    if (labels.length === this.labels.length && labels.every((l, i) => l === this.labels[i])) return;
+    this.labels = labels.map(String);
+    const digits = areDigits(this.labels);
+    this.container.classList.toggle("named", !digits);
+    this.container.replaceChildren();
+    this.rows = this.labels.map((name, index) => {
       const fill = h("div", { class: "fill" });
       const track = h(
         "div",
         {
           class: "track",
           role: "meter",
-          "aria-label": `probability of ${digit}`,
+          "aria-label": `probability of ${name}`,
           "aria-valuemin": "0",
           "aria-valuemax": "1",
           "aria-valuenow": "0",
-          dataset: { testid: `${testidPrefix}${digit}`, value: "0" },
+          dataset: { testid: `${this.testidPrefix}${index}`, value: "0" },
         },
         fill,
       );
-      const label = h("span", { class: "digit-label", "aria-hidden": "true" }, String(digit));
+      const label = h("span", { class: "digit-label", "aria-hidden": "true", title: digits ? null : name }, name);
       const pct = h("span", { class: "pct", "aria-hidden": "true" }, "—");
-      container.append(label, track, pct);
-      this.rows.push({ label, track, fill, pct });
-    }
+      this.container.append(label, track, pct);
+      return { label, track, fill, pct };
+    });
   }
 
   update(probabilities) {
+    if (probabilities && probabilities.length !== this.rows.length) {
+      this.setLabels(classLabels(probabilities.length));
+    }
     const top = probabilities ? probabilities.indexOf(Math.max(...probabilities)) : -1;
-    this.rows.forEach((row, digit) => {
-      const p = probabilities ? probabilities[digit] : 0;
+    this.rows.forEach((row, index) => {
+      const p = probabilities ? probabilities[index] : 0;
       row.fill.style.width = `${(p * 100).toFixed(2)}%`;
       row.track.dataset.value = String(p);
       row.track.setAttribute("aria-valuenow", p.toFixed(4));
       row.track.setAttribute("aria-valuetext", `${(p * 100).toFixed(1)}%`);
       row.pct.textContent = probabilities ? `${(p * 100).toFixed(1)}%` : "—";
-      for (const el of [row.label, row.track, row.pct]) el.classList.toggle("is-top", digit === top);
+      for (const el of [row.label, row.track, row.pct]) el.classList.toggle("is-top", index === top);
     });
   }
 }
 
-/** The whole answer: big digit, confidence, bars, and the model's view of the input. */
+/** The whole answer: the top class (big), confidence, bars, and the model's view of the input. */
 export class PredictionView {
   constructor({ digit, confidence, bars, saw, testidPrefix = "prob-" }) {
     this.digit = digit;
@@ -52,22 +69,32 @@ export class PredictionView {
     this.saw = saw;
   }
 
+  /** Name the classes (an answer's `classes` also does). */
+  setLabels(labels) {
+    this.bars.setLabels(labels);
+  }
+
   show(answer) {
     const p = answer.probabilities;
+    if (Array.isArray(answer.classes) && answer.classes.length === p.length) this.setLabels(answer.classes);
+    else if (p.length !== this.bars.labels.length) this.setLabels(classLabels(p.length));
     const best = p[answer.prediction];
-    this.digit.textContent = String(answer.prediction);
+    const name = this.bars.labels[answer.prediction] ?? String(answer.prediction);
+    this.digit.textContent = name;
+    this.digit.classList.toggle("word", !areDigits(this.bars.labels));
     this.digit.classList.toggle("unsure", best < 0.5);
     this.confidence.textContent =
       best < 0.5 ? `not sure: ${(best * 100).toFixed(0)}%` : `${(best * 100).toFixed(1)}% sure`;
     this.bars.update(p);
-    if (this.saw && answer.input) paintDigit(this.saw, answer.input);
+    if (this.saw && answer.input) paintSample(this.saw, answer.input);
   }
 
   reset() {
     this.digit.textContent = "?";
     this.digit.classList.add("unsure");
+    this.digit.classList.remove("word");
     this.confidence.textContent = "";
     this.bars.update(null);
-    if (this.saw) paintDigit(this.saw, new Uint8Array(28 * 28));
+    if (this.saw) paint(this.saw, new Uint8Array(this.saw.width * this.saw.height), this.saw.width, this.saw.height);
   }
 }

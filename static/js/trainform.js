@@ -36,6 +36,9 @@ const HINTS = {
   batch_size: "digits per step",
 };
 
+// Chosen elsewhere on the page (the Build page's dataset picker), never as a raw schema field.
+const OWN_CONTROLS = ["dataset"];
+
 const PRIMARY = ["epochs", "batch_size", "optimizer", "lr", "schedule", "loss", "early_stopping_patience"];
 
 export class TrainForm {
@@ -45,7 +48,7 @@ export class TrainForm {
     this.defaults = config.defaults ?? {};
     this.defaultLr = config.default_lr ?? null; // optional: {optimizer: lr}
     this.values = {};
-    const keys = Object.keys(this.schema.properties ?? {});
+    const keys = Object.keys(this.schema.properties ?? {}).filter((k) => !OWN_CONTROLS.includes(k));
     const more = keys.filter((k) => !PRIMARY.includes(k));
     const onChange = (key, value) => {
       if (value === undefined) delete this.values[key];
@@ -96,6 +99,14 @@ export class TrainForm {
     if (input.type === "checkbox") input.checked = Boolean(value);
     else input.value = value === null || value === undefined ? "" : String(value);
     input.dispatchEvent(new Event(input.tagName === "SELECT" || input.type === "checkbox" ? "change" : "input"));
+  }
+
+  /** Replace the hint under a field (e.g. the split sizes of the chosen dataset). */
+  setHint(key, text) {
+    const input = this.inputs.get(key);
+    const hint = input?.getAttribute("aria-describedby");
+    const box = hint ? document.getElementById(hint) : null;
+    if (box) box.textContent = text;
   }
 
   /** Mark fields named in a 422's detail; returns the messages. */

@@ -36,7 +36,7 @@ def axe_violations(tab: Page) -> list[str]:
 
 @pytest.mark.parametrize("width", [1440, 390])
 @pytest.mark.parametrize(
-    "path", ["/", "/build?preset=resnet-tiny", "/runs", "/draw", "/run", "/plane"]
+    "path", ["/", "/build?preset=resnet-tiny", "/runs", "/draw", "/run", "/plane", "/datasets"]
 )
 def test_pages_pass_axe(tab: Page, finished_run: dict[str, Any], path: str, width: int) -> None:
     tab.set_viewport_size({"width": width, "height": 900})
@@ -52,7 +52,7 @@ def test_pages_pass_axe(tab: Page, finished_run: dict[str, Any], path: str, widt
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/build?preset=vgg-tiny", "/runs", "/draw", "/run", "/plane"]
+    "path", ["/", "/build?preset=vgg-tiny", "/runs", "/draw", "/run", "/plane", "/datasets"]
 )
 def test_no_layout_break_from_390_to_1920(
     tab: Page, finished_run: dict[str, Any], path: str

@@ -1,8 +1,9 @@
 // The build page: pick a preset or a saved model, edit layers (forms and JSON in sync), see
-// shapes and costs as you type, save, and start training.
+// shapes and costs as you type, save, choose a dataset, and start training.
 import * as api from "../api.js";
 import { Builder } from "../builder.js";
 import { drawCurves } from "../curves.js";
+import * as ds from "../datasets.js";
 import { debounce, h, need, say } from "../dom.js";
 import * as fmt from "../format.js";
 import { formatSpec } from "../spectree.js";
@@ -25,6 +26,12 @@ const els = {
   trainStart: need("[data-testid=train-start]"),
   trainMessage: need("#train-message"),
   trainPresetNote: need("#train-preset-note"),
+  dataset: need("[data-testid=dataset-select]"),
+  datasetFacts: need("[data-testid=dataset-facts]"),
+  datasetFit: need("[data-testid=dataset-fit]"),
+  datasetFitText: need("#dataset-fit-text"),
+  datasetAdapt: need("[data-testid=dataset-adapt]"),
+  inputLabel: need("#io-input-label"),
 };
 
 /** The page's state: what is saved, what the server last said about the spec. */
@@ -39,6 +46,8 @@ const state = {
   valid: false,
   jsonEditing: false,
   jsonDirty: false,
+  datasets: [], // GET /api/datasets
+  summary: null, // the server's summary of the current spec, when it is valid
 };
 
 let builder;
@@ -66,12 +75,16 @@ const validate = debounce(async () => {
     const summary = await api.summarize(spec, { signal: controller.signal });
     if (check !== state.check) return;
     state.valid = true;
+    state.summary = summary;
+    showFit();
     builder.clearErrors();
     builder.showSummary(summary);
     say(els.specMessage, "");
   } catch (error) {
     if (error.name === "AbortError" || check !== state.check) return;
     state.valid = false;
+    state.summary = null;
+    showFit();
     await showSpecErrors(error, spec, controller.signal, check);
   }
 }, 120);
@@ -180,15 +193,27 @@ function applyPresetConfig(preset) {
   if (!trainForm) return;
   const config = preset.config ?? {};
   trainForm.reset(config);
+  if (config.dataset !== undefined) chooseDataset(ds.datasetName(config.dataset));
   els.trainPresetNote.textContent = Object.keys(config).length
     ? `Settings from the ${preset.name} preset; change any of them.`
     : "";
   els.trainPresetNote.hidden = !els.trainPresetNote.textContent;
 }
 
+/** The address names the preset or model, and the dataset unless it is the default. */
 function setQuery(params) {
   const url = new URL(location.href);
-  url.search = new URLSearchParams(params).toString();
+  const query = new URLSearchParams(params);
+  const dataset = els.dataset.value;
+  if (dataset && dataset !== ds.DEFAULT_DATASET) query.set("dataset", dataset);
+  url.search = query.toString();
+  history.replaceState(null, "", url);
+}
+
+function replaceQueryParam(key, value) {
+  const url = new URL(location.href);
+  if (value) url.searchParams.set(key, value);
+  else url.searchParams.delete(key);
   history.replaceState(null, "", url);
 }
 
@@ -263,10 +288,11 @@ async function startTraining(event) {
   if (!trainForm) return;
   els.trainStart.disabled = true;
   trainForm.clearErrors();
+  els.dataset.removeAttribute("aria-invalid");
   say(els.trainMessage, "Saving the network and queueing the run…", "info");
   try {
     const modelId = await ensureSaved();
-    const run = await api.startRun(modelId, trainForm.value());
+    const run = await api.startRun(modelId, trainConfig());
     say(els.trainMessage, "Run created: opening it…", "ok");
     location.assign(`/runs/${encodeURIComponent(run.id)}`);
   } catch (error) {
@@ -275,11 +301,96 @@ async function startTraining(event) {
       await showSpecErrors(error, builder.spec);
       say(els.trainMessage, "The network has problems: fix the marked layers first.", "error");
     } else if (error.status === 422) {
-      say(els.trainMessage, trainForm.markErrors(error.detail).join(" "), "error");
+      const messages = trainForm.markErrors(error.detail).map((m) => ds.readableMessage(m, state.datasets));
+      const fields = (Array.isArray(error.detail) ? error.detail : []).map((d) => d?.field);
+      if (fields.includes("dataset")) els.dataset.setAttribute("aria-invalid", "true");
+      say(els.trainMessage, messages.join("\n"), "error lines");
     } else {
       say(els.trainMessage, error.message, "error");
     }
   }
+}
+
+/** The form's settings with the chosen dataset. */
+function trainConfig() {
+  const config = trainForm.value();
+  if (els.dataset.value) config.dataset = els.dataset.value;
+  return config;
+}
+
+// ---- the dataset ----
+
+function currentDataset() {
+  return state.datasets.find((d) => d.name === els.dataset.value) ?? null;
+}
+
+/** Fill the picker: available datasets by group, unavailable ones disabled with their note. */
+function fillDatasets(selected) {
+  const options = ds.groupDatasets(state.datasets).map((group) =>
+    h(
+      "optgroup",
+      { label: group.label },
+      ...group.items.map((info) => {
+        const why = ds.unavailableReason(info);
+        return h(
+          "option",
+          { value: info.name, disabled: Boolean(why), title: why ?? info.description ?? null },
+          why ? `${info.title} (not available)` : info.title,
+        );
+      }),
+    ),
+  );
+  if (!options.length) return;
+  els.dataset.replaceChildren(...options);
+  els.dataset.value = selected;
+}
+
+function chooseDataset(name) {
+  if (!state.datasets.some((d) => d.name === name && d.available)) return;
+  els.dataset.value = name;
+  datasetChanged();
+}
+
+/** The chosen dataset's facts, the hints that depend on it, and whether the network fits. */
+function datasetChanged() {
+  els.dataset.removeAttribute("aria-invalid");
+  const info = currentDataset();
+  replaceQueryParam("dataset", info && info.name !== ds.DEFAULT_DATASET ? info.name : null);
+  const unavailable = state.datasets.filter((d) => !d.available);
+  const lines = [];
+  if (info) {
+    lines.push(h("span", { class: "facts-line" }, ds.factsLine(info)));
+    if (info.description) lines.push(h("span", { class: "muted" }, info.description));
+  }
+  for (const other of unavailable) {
+    lines.push(h("span", { class: "muted" }, `${other.title} is not available: ${other.note ?? "not on this server"}`));
+  }
+  els.datasetFacts.replaceChildren(...lines);
+  const noun = ds.sampleNoun(info);
+  els.inputLabel.textContent = `Input: one ${noun.replace(/s$/, "")}`;
+  if (trainForm && info?.splits) {
+    trainForm.setHint("train_subset", `empty: all ${fmt.int(info.splits.train)}`);
+    trainForm.setHint("eval_limit", `empty: all ${fmt.int(info.splits.validation)}`);
+    trainForm.setHint("batch_size", `${noun} per step`);
+  }
+  showFit();
+}
+
+/** Say what keeps the network from training on the chosen dataset, with a way to fix it. */
+function showFit() {
+  const info = currentDataset();
+  if (!builder || !info) return;
+  const output = state.summary?.output_shape ?? null;
+  const problems = ds.fitProblems(info, builder.spec.input_shape ?? [1, 28, 28], output);
+  els.datasetFitText.textContent = problems.join(" ");
+  els.datasetFit.hidden = problems.length === 0;
+}
+
+function adaptToDataset() {
+  const info = currentDataset();
+  if (!info) return;
+  builder.setSpec(ds.adaptSpec(builder.spec, info));
+  say(els.trainMessage, `The network now takes ${ds.shapeText(info.input_shape)} and gives ${info.outputs} outputs; check its layers still fit.`, "info");
 }
 
 // ---- explanations ----
@@ -297,14 +408,19 @@ function explain(type) {
 // ---- start-up ----
 
 async function main() {
-  const [catalog, presets, config] = await Promise.all([
+  const [catalog, presets, config, datasets] = await Promise.all([
     api.layers(),
     api.presets(),
     api.trainingConfig().catch((error) => {
       say(els.trainMessage, `Training settings unavailable: ${error.message}`, "error");
       return null;
     }),
+    api.datasets().catch((error) => {
+      say(els.trainMessage, `The list of datasets is unavailable (${error.message}): runs train on MNIST.`, "error");
+      return [];
+    }),
   ]);
+  state.datasets = datasets;
   for (const preset of presets) state.presets.set(preset.name, preset);
   builder = new Builder(
     {
@@ -319,6 +435,7 @@ async function main() {
     {
       onChange: () => {
         writeJson();
+        showFit();
         validate();
       },
       explain,
@@ -329,6 +446,15 @@ async function main() {
   } else {
     els.trainStart.disabled = true;
   }
+
+  const query = new URLSearchParams(location.search);
+  fillDatasets(ds.chooseDataset(state.datasets, query.get("dataset")));
+  if (query.get("dataset") && els.dataset.value !== query.get("dataset")) {
+    say(els.trainMessage, `No dataset “${query.get("dataset")}” to train on here: ${els.dataset.value || "none"} is chosen instead.`, "error");
+  }
+  els.dataset.addEventListener("change", datasetChanged);
+  els.datasetAdapt.addEventListener("click", adaptToDataset);
+  datasetChanged();
 
   els.preset.addEventListener("change", () => choosePreset(els.preset.value));
   els.models.addEventListener("change", () => openModel(els.models.value));
@@ -353,7 +479,6 @@ async function main() {
   });
 
   await refreshModels();
-  const query = new URLSearchParams(location.search);
   if (query.get("model")) {
     els.models.value = query.get("model");
     await openModel(query.get("model")).catch((error) => say(els.message, error.message, "error"));

@@ -1,6 +1,8 @@
 // The draw page: pick a run, draw, and see the prediction, probabilities and feature maps.
+// Runs on picture datasets only (MNIST's digits, or another image dataset's classes).
 import * as api from "../api.js";
 import { drawCurves } from "../curves.js";
+import * as ds from "../datasets.js";
 import { h, need, say } from "../dom.js";
 import { DrawPanel } from "../drawpanel.js";
 import * as fmt from "../format.js";
@@ -16,7 +18,7 @@ const els = {
   message: need("[data-role=draw-message]"),
 };
 
-const state = { runs: [], layers: new Map(), timer: null };
+const state = { runs: [], datasets: [], layers: new Map(), timer: null };
 
 const panel = new DrawPanel(need("[data-draw-panel]"), {
   describeLayer: (path) => describeLayer(state.layers, path),
@@ -25,7 +27,20 @@ const panel = new DrawPanel(need("[data-draw-panel]"), {
 function label(run) {
   const acc = run.best_val_accuracy !== null && run.best_val_accuracy !== undefined ? ` · ${fmt.percent(run.best_val_accuracy)}` : "";
   const status = run.status === "running" ? `training ${Math.round(100 * (run.progress ?? 0))}%` : run.status;
-  return `${fmt.runLabel(run)} · ${status}${acc}`;
+  const info = datasetOf(run);
+  const data = info && !ds.isMnist(info) ? ` · ${info.title}` : "";
+  return `${fmt.runLabel(run)}${data} · ${status}${acc}`;
+}
+
+/** The run's dataset entry; MNIST's when the list is unavailable and the run names MNIST. */
+function datasetOf(run) {
+  const name = ds.datasetName(run.config?.dataset);
+  return ds.findDataset(state.datasets, name) ?? (name === ds.DEFAULT_DATASET ? { name, input_shape: [1, 28, 28] } : null);
+}
+
+/** Whether a drawing can stand in for one of the run's samples. */
+function drawable(run) {
+  return ds.isImage(datasetOf(run));
 }
 
 /** The run to start with: ?run=, else the newest running one, else the newest with weights. */
@@ -39,9 +54,9 @@ function pick(runs) {
 async function loadRuns() {
   state.runs = await api.runs();
   const current = els.select.value;
-  const usable = state.runs.filter((r) => HAS_WEIGHTS.has(r.status));
+  const usable = state.runs.filter((r) => HAS_WEIGHTS.has(r.status) && drawable(r));
   els.select.replaceChildren(
-    h("option", { value: "" }, usable.length ? "Choose a run…" : "No trained runs yet: train one first"),
+    h("option", { value: "" }, usable.length ? "Choose a run…" : "No trained runs on pictures yet: train one first"),
     ...[...usable].reverse().map((r) => h("option", { value: r.id }, label(r))),
   );
   els.select.value = usable.some((r) => r.id === current) ? current : pick(usable);
@@ -68,7 +83,7 @@ async function choose() {
       // the names are only labels
     }
   }
-  panel.setRun(id);
+  panel.setRun(id, run ? datasetOf(run) : null);
   panel.setLive(run?.status === "running");
 }
 
@@ -97,6 +112,7 @@ async function refresh() {
 
 async function main() {
   els.select.addEventListener("change", choose);
+  state.datasets = await api.datasets().catch(() => []);
   await loadRuns();
   await choose();
   const starting = state.runs.some((r) => r.starter && r.status === "queued");

@@ -4,6 +4,7 @@ import * as api from "../api.js";
 import { LiveChart } from "../charts.js";
 import { ConfusionView, digitFigures } from "../confusion.js";
 import { drawCurves } from "../curves.js";
+import * as ds from "../datasets.js";
 import { h, need, say } from "../dom.js";
 import { DrawPanel } from "../drawpanel.js";
 import { DIVERGING_LUT, MapGrids, paintDigit, paintFilters } from "../featuremaps.js";
@@ -57,6 +58,11 @@ const els = {
   cellDigits: need("#cell-digits"),
   configList: need("#config-list"),
   downloads: need("#downloads"),
+  probeBars: need("#probe-bars"),
+  drawSection: need("#draw-section"),
+  drawTitle: need("#draw-title"),
+  drawNote: need("#draw-note"),
+  datasetName: need("#run-dataset"),
 };
 
 const state = {
@@ -73,6 +79,8 @@ const state = {
   pollAgain: false,
   mapsTimer: null,
   mapsDrawnAt: 0,
+  dataset: null, // the run's GET /api/datasets entry (null: MNIST, or unknown)
+  labels: ds.classLabels(10), // the class names, in label order
 };
 
 const charts = {
@@ -309,7 +317,8 @@ function onDone(event) {
   els.stats.best.textContent = fmt.percent(event.best_val_accuracy, 2);
   els.stats.sps.textContent = `${fmt.int(event.samples_per_s)} /s`;
   const early = event.early_stopped ? " Stopped early: validation accuracy had stopped improving." : "";
-  say(els.message, `Finished: ${fmt.percent(event.test_accuracy, 2)} on the ${fmt.int(event.test_count)} test digits it never saw.${early}`, "ok");
+  const noun = ds.sampleNoun(state.dataset);
+  say(els.message, `Finished: ${fmt.percent(event.test_accuracy, 2)} on the ${fmt.int(event.test_count)} test ${noun} it never saw.${early}`, "ok");
 }
 
 // ---- feature maps ----
@@ -328,10 +337,14 @@ function drawMaps() {
   const frame = state.history.featureMaps;
   if (!frame) return;
   paintDigit(els.probeImage, frame.probe_image);
-  els.probeCaption.textContent = `probe: a ${frame.probe_label} (validation #${frame.probe_index})`;
+  const name = (index) => state.labels[index] ?? String(index);
+  els.probeCaption.textContent = ds.areDigits(state.labels)
+    ? `probe: a ${frame.probe_label} (validation #${frame.probe_index})`
+    : `probe: “${name(frame.probe_label)}” (validation #${frame.probe_index})`;
   const p = frame.probabilities;
   const top = p.indexOf(Math.max(...p));
-  els.probePrediction.textContent = String(top);
+  els.probePrediction.textContent = name(top);
+  els.probePrediction.classList.toggle("word", !ds.areDigits(state.labels));
   els.probePrediction.classList.toggle("unsure", p[top] < 0.5);
   probeBars.update(p);
   paintFilters(filterGrids, frame.filters);
@@ -347,7 +360,7 @@ function showConfusion(epoch) {
   const event = state.history.epochs.find((e) => e.epoch === epoch);
   if (!event) return;
   state.confusionShown = epoch;
-  confusion.update(event.confusion);
+  confusion.update(event.confusion, state.labels.length === event.confusion.length ? state.labels : null);
   if (confusion.selected) showCell(...confusion.selected);
 }
 
@@ -355,15 +368,15 @@ async function showCell(label, prediction) {
   const event = state.history.epochs.find((e) => e.epoch === state.confusionShown);
   if (!event) return;
   const count = event.confusion[label][prediction];
-  const said =
-    label === prediction
-      ? `${fmt.int(count)} of the ${label}s were read correctly in epoch ${event.epoch}.`
-      : count === 1
-        ? `One ${label} was read as a ${prediction} in epoch ${event.epoch}.`
-        : `${fmt.int(count)} of the ${label}s were read as a ${prediction} in epoch ${event.epoch}.`;
+  const said = ds.cellSentence({ label, prediction, count, epoch: event.epoch, labels: state.labels });
   els.cellInfo.textContent = said;
   els.cellDigits.replaceChildren();
   if (!count) return;
+  if (state.dataset && !ds.isMnist(state.dataset)) {
+    // GET /api/runs/{id}/confusion reads MNIST's validation digits: it has none of this dataset
+    els.cellInfo.textContent = `${said} (The samples of a cell are shown for MNIST runs only.)`;
+    return;
+  }
   const asked = [label, prediction].join();
   state.cellAsked = asked;
   try {
@@ -453,11 +466,11 @@ async function main() {
     state.followEpoch = epochs.length > 0 && value === epochs[epochs.length - 1].epoch;
     showConfusion(value);
   });
-  drawPanel.setRun(runId);
   drawCurves();
   setInterval(tickElapsed, 1000);
 
-  const run = await api.run(runId);
+  const [run, datasets] = await Promise.all([api.run(runId), api.datasets().catch(() => [])]);
+  useDataset(run.config?.dataset, datasets);
   applyRun(run); // its status starts the polling while the run is active
   showConfig(run.config);
   api
@@ -475,6 +488,37 @@ async function main() {
     },
   }).start();
   document.body.dataset.ready = "true";
+}
+
+/** Name the classes after the run's dataset; the drawing pad only for picture datasets. */
+function useDataset(ref, datasets) {
+  const name = ds.datasetName(ref);
+  const info = ds.findDataset(datasets, ref);
+  state.dataset = info ?? (name === ds.DEFAULT_DATASET ? null : { name, title: name });
+  els.datasetName.textContent = info?.title ?? name;
+  if (!state.dataset || ds.isMnist(state.dataset)) {
+    drawPanel.setRun(runId);
+    return;
+  }
+  if (info?.kind === "classification" && info.classes?.length) {
+    state.labels = ds.classLabels(info.classes.length, info.classes);
+    probeBars.setLabels(state.labels);
+    els.probeBars.setAttribute("aria-label", "Probability of each class for the probe");
+  }
+  if (!(info?.input_shape?.length === 3 && info.input_shape[0] === 1 && info.input_shape[1] === 28 && info.input_shape[2] === 28)) {
+    els.mapsNote.textContent = `Feature maps and the probe are shown for 28×28 grey datasets; this run trains on ${info?.title ?? name}.`;
+    els.probeImage.closest(".probe").hidden = true; // no probe events come for other data
+  }
+  if (info && !ds.isImage(info)) {
+    els.drawTitle.textContent = "Try it";
+    els.drawNote.textContent = `This run trains on ${info.title}, whose samples are not pictures: there is nothing to draw.`;
+    els.drawSection.querySelector("[data-draw-panel]").hidden = true;
+    els.drawSection.querySelector("#draw-link")?.setAttribute("hidden", "");
+    return;
+  }
+  els.drawTitle.textContent = `Try it: draw a ${info?.title ?? name} sample`;
+  els.drawNote.textContent = "Your drawing is stretched to the dataset’s image size and re-read with the newest weights while the run trains.";
+  drawPanel.setRun(runId, state.dataset);
 }
 
 /** Make a read-only link to this run, show it selected and copy it when the browser lets us. */
