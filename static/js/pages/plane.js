@@ -60,6 +60,7 @@ const state = {
   generation: 0, // bumped by every reset: answers and events for an older run are dropped
   run: null, // {id, status, pointsKey}
   stream: null,
+  catchUp: null, // a second, short-lived stream for frames the live one missed
   models: new Map(), // spec JSON → saved model id (each network is saved once per page)
   epochs: Math.min(p2.EPOCHS, Number(need("#plane-bar").dataset.maxEpochs) || p2.EPOCHS),
   busy: false, // a start, pause or resume request is on its way
@@ -277,6 +278,8 @@ function resetRun(note = "Press play to train.") {
   state.stepping = false;
   state.stream?.close();
   state.stream = null;
+  state.catchUp?.close();
+  state.catchUp = null;
   if (old && ACTIVE.has(old.status)) api.stopRun(old.id).catch(() => {});
   state.frame = null;
   if (state.pointsKey !== p2.pointsKey(settings)) {
@@ -297,6 +300,7 @@ function onEvent(event) {
   switch (event.type) {
     case "status":
       setStatus(event.status, event.reason);
+      if (event.status === "paused" || event.status === "completed") catchUp(event.status);
       break;
     case "step":
       chart.push(event.epoch - 1 + event.epoch_progress, event.loss, null);
@@ -312,12 +316,7 @@ function onEvent(event) {
       }
       break;
     case "boundary":
-      state.frame = event;
-      if (event.points && state.run) {
-        state.points = p2.decodePoints(event.points);
-        state.pointsKey = state.run.pointsKey;
-      }
-      scheduleDraw();
+      onFrame(event);
       break;
     case "done":
       els.testAcc.textContent = `${fmt.percent(event.test_accuracy)} (loss ${p2.lossText(event.test_loss)})`;
@@ -325,6 +324,39 @@ function onEvent(event) {
     default:
       break;
   }
+}
+
+function onFrame(event) {
+  if (state.frame && event.seq <= state.frame.seq) return;
+  state.frame = event;
+  if (event.points && state.run) {
+    state.points = p2.decodePoints(event.points);
+    state.pointsKey = state.run.pointsKey;
+  }
+  scheduleDraw();
+}
+
+/**
+ * The server sends a frame only while no newer event has gone out, so the frame taken just
+ * before a pause or at the end can be lost. When the run stops moving, read its history since
+ * the frame drawn (it holds the stored epoch-end frames and the newest one), up to the status
+ * event that stopped it.
+ */
+function catchUp(status) {
+  const run = state.run;
+  if (!run) return;
+  const generation = state.generation;
+  state.catchUp?.close();
+  const stream = new RunStream(run.id, {
+    onEvent: (event) => {
+      if (generation !== state.generation) return stream.close();
+      if (event.type === "boundary") onFrame(event);
+      if (event.type === "status" && event.status === status) stream.close();
+    },
+  });
+  stream.lastSeq = state.frame?.seq ?? -1; // its history starts after this event
+  state.catchUp = stream.start();
+  setTimeout(() => stream.close(), 10_000);
 }
 
 function setStatus(status, reason) {
