@@ -366,9 +366,7 @@ function setStatus(status, reason) {
   els.status.className = `badge ${shown}`;
   els.status.dataset.status = shown;
   if (status === "failed") say(els.message, `Training failed: ${reason ?? "no reason given"}`, "error");
-  if (status === "completed") {
-    els.frameNote.textContent = `Trained ${state.epochs} epochs. Press play to train again from new weights.`;
-  }
+  if (status === "completed") scheduleDraw(); // the note says it finished
   updateButtons();
 }
 
@@ -554,7 +552,8 @@ function drawPlane() {
     ctx.drawImage(outputImage, -cell / 2, -cell / 2, side + cell, side + cell);
     canvas.dataset.step = String(frame.step);
     canvas.dataset.epoch = String(frame.epoch);
-    els.frameNote.textContent = `Epoch ${frame.epoch}${frame.at_epoch_end ? " (end)" : ""}, step ${fmt.int(frame.step)}: orange is the model's −1, blue its +1.`;
+    const finished = state.run?.status === "completed" ? " Finished: press play to train again." : "";
+    els.frameNote.textContent = `Epoch ${frame.epoch}${frame.at_epoch_end ? " (end)" : ""}, step ${fmt.int(frame.step)}: orange is the model's −1, blue its +1.${finished}`;
   } else {
     delete canvas.dataset.step;
   }
