@@ -117,6 +117,12 @@ def test_an_uploaded_zip_trains_and_predicts_with_class_names(
         assert body["classes"] == ["column", "cross", "row"]
         assert body["prediction"] == expected, (shape, body["probabilities"])
         assert np.asarray(body["input"]).shape == (1, SIDE, SIDE)
+    cell = client.get(f"/api/runs/{finished['id']}/confusion?label=2&prediction=2").json()
+    assert cell["count"] >= 1 and cell["examples"][0]["label"] == 2
+    assert cell["examples"][0]["image"] is None  # pictures travel for 28×28 grey data only
+    assert len(cell["examples"][0]["probabilities"]) == 3
+    beyond = client.get(f"/api/runs/{finished['id']}/confusion?label=3&prediction=0")
+    assert beyond.status_code == 422 and "classes 0..2" in beyond.json()["detail"]
     pixels = client.post(f"/api/runs/{finished['id']}/predict", json={"pixels": [0.0] * 784})
     assert pixels.status_code == 422 and "send an 'image'" in pixels.json()["detail"]
 

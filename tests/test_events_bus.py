@@ -86,3 +86,22 @@ def test_unsubscribed_runs_cost_nothing_and_subscriptions_end() -> None:
         assert bus.viewers("run") == 0
 
     run_alone(scenario())
+
+
+def test_the_newest_picture_keeps_its_place_in_seq_order() -> None:
+    """A frame published between two events arrives between them, so a viewer that drops
+    anything older than what it has sent never loses it."""
+
+    async def scenario() -> list[int]:
+        bus = EventBus(asyncio.get_running_loop())
+        async with bus.subscribe("run") as subscription:
+            for seq, kind in ((1, "step"), (2, "boundary"), (3, "status")):
+                bus.publish("run", {"seq": seq, "type": kind})
+            await asyncio.sleep(0.05)
+            first = [(await subscription.get()).seq for _ in range(3)]
+            for seq, kind in ((4, "feature_maps"), (5, "feature_maps"), (6, "epoch")):
+                bus.publish("run", {"seq": seq, "type": kind})
+            await asyncio.sleep(0.05)
+            return first + [(await subscription.get()).seq for _ in range(2)]
+
+    assert run_alone(scenario()) == [1, 2, 3, 5, 6]  # frame 4 was replaced by the newer 5

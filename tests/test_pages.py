@@ -18,6 +18,8 @@ HOOKS = {
     "/build": ["preset-select", "train-start", "spec-json", "total-params", "layer-list"],
     "/runs": ["runs-table", "compare", "compare-panel"],
     "/draw": ["draw-canvas", "draw-clear", "prediction", "feature-maps", "run-select"],
+    "/plane": ["plane-play", "plane-reset", "plane-step", "plane-epoch", "plane-lr"],
+    "/datasets": ["upload-form", "upload-file", "upload-name", "upload-submit"],
 }
 RUN_HOOKS = [
     "run-status",

@@ -43,7 +43,7 @@ async def upload_dataset(
     size: Annotated[
         str, Form(description='images\' size: "28x28" (default), "HxW", or "auto"')
     ] = "28x28",
-    channels: Annotated[Literal[1, 3], Form(description="1: grey (default), 3: RGB")] = 1,
+    channels: Annotated[int, Form(ge=1, le=3, description="1: grey (default), 3: RGB")] = 1,
     label: Annotated[str | None, Form(description="a CSV's label column (default: last)")] = None,
     task: Annotated[
         Literal["classification", "regression"] | None,
@@ -56,9 +56,11 @@ async def upload_dataset(
     column. It is converted once, split 80/10/10 into train/validation/test by `seed`, and kept;
     a run then names it by the returned `name` (`"dataset": "ds_…"`). Private to its owner in
     shared mode. Bad files get 422 (413 when too large) saying what is wrong and where."""
+    if channels not in (1, 3):
+        raise HTTPException(422, f"channels: 1 (grey) or 3 (RGB), got {channels}")
     options = UploadOptions(
         size=_size(size),
-        channels=channels,
+        channels=1 if channels == 1 else 3,
         label=label or None,
         task=TaskKind(task) if task else None,
         seed=seed,

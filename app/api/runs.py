@@ -213,13 +213,18 @@ def read_confusion_cell(
     run_id: str,
     playground: PlaygroundDep,
     identity: IdentityDep,
-    label: Annotated[int, Query(ge=0, le=9, description="the true digit")],
-    prediction: Annotated[int, Query(ge=0, le=9, description="what the model said")],
+    label: Annotated[int, Query(ge=0, description="the true class (digit)")],
+    prediction: Annotated[int, Query(ge=0, description="what the model said")],
     limit: Annotated[int, Query(ge=1, le=200)] = 24,
     share: ShareQuery = None,
 ) -> dict[str, Any]:
-    """The validation digits in one confusion-matrix cell, by the run's latest weights."""
+    """The validation samples in one confusion-matrix cell, by the run's latest weights
+    (pictures for 28×28 grey datasets)."""
     readable_run(playground, run_id, identity, share)
+    classes = len(playground.run_dataset(run_id).classes)
+    for name, value in (("label", label), ("prediction", prediction)):
+        if value >= classes:
+            raise HTTPException(422, f"{name}: this run's dataset has classes 0..{classes - 1}")
     return playground.confusion_examples(run_id, label, prediction, limit)
 
 

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from app.api.access import readable_run
 from app.api.identity import Identity
 from app.api.metrics import timed_prediction
-from app.api.predict_input import PredictRequest, prepared_digit
+from app.api.predict_input import PredictRequest, prepared_sample
 from app.events import EventBus
 from app.imaging import ImageError
 from app.inference import NoWeightsError
@@ -183,7 +183,8 @@ def _predict_now(
         request = PredictRequest.model_validate(
             {key: data[key] for key in ("pixels", "image", "prepare") if key in data}
         )
-        prediction = playground.predict(run_id, prepared_digit(request), activations)
+        sample = prepared_sample(request, playground.run_dataset(run_id))
+        prediction = playground.predict(run_id, sample, activations)
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "message"

@@ -71,11 +71,12 @@ class Subscription:
                 return
 
     async def get(self) -> Frame:
-        """The next frame: queued ones in order, then the newest feature map."""
+        """The next frame, in seq order: the queued ones, with the newest picture (feature maps,
+        a boundary) in its place among them (so a viewer that skips older seqs keeps it)."""
         while not self._events and self._latest is None:
             self._ready.clear()
             await self._ready.wait()
-        if self._events:
+        if self._events and (self._latest is None or self._events[0].seq < self._latest.seq):
             frame = self._events.popleft()
             if frame.type in DROPPABLE:
                 self._points -= 1

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from app.data import mean_std
+from app.data.dataset import ArraySplit
 from app.data.registry import DEFAULT_DATASET, DatasetInfo, DatasetRef
 from app.inference.run_models import CACHED_MODELS, RunModel, RunModels
 from app.training import RunManager, WeightSnapshot, parse_config
@@ -56,13 +57,13 @@ class Prediction:
 
 
 def _model_input(
-    model: RunModel, samples: torch.Tensor, scaling: tuple[float, float] | None = None
+    model: RunModel, samples: torch.Tensor, scaling: tuple[float, float] | None
 ) -> torch.Tensor:
-    """Samples (B, …) in 0..1 → what the model takes (B, *input_shape), as in training:
-    standardised by `scaling` (mean, std; MNIST's when not given) if the run normalised."""
+    """Samples (B, …) → what the model takes (B, *input_shape), as in training: images in 0..1
+    standardised by `scaling` (mean, std) if the run normalised; None: taken as they are."""
     inputs = samples.reshape(len(samples), *model.summary.input_shape)
-    if bool(model.config.get("normalize", True)):
-        mean, std = scaling or mean_std()
+    if scaling is not None and bool(model.config.get("normalize", True)):
+        mean, std = scaling
         inputs = (inputs - mean) / std
     return inputs
 
@@ -142,9 +143,11 @@ class Predictor:
         )
 
     def _scaling(self, dataset: DatasetRef) -> tuple[float, float] | None:
-        """(mean, std) the run's images were standardised with; None for MNIST (its constants)
-        and for data that is not images."""
-        if dataset == DEFAULT_DATASET or len(self._info(dataset).input_shape) != 3:
+        """(mean, std) the run's images were standardised with (MNIST's constants for MNIST);
+        None for data that is not images."""
+        if dataset == DEFAULT_DATASET:
+            return mean_std()
+        if len(self._info(dataset).input_shape) != 3:
             return None
         key = _key(dataset)
         with self._lock:
@@ -158,19 +161,21 @@ class Predictor:
     def validation_examples(
         self, run_id: str, label: int, prediction: int, limit: int = 24
     ) -> dict[str, Any]:
-        """Validation digits of `label` that the run's latest weights read as `prediction`.
+        """Validation samples of `label` that the run's latest weights read as `prediction`.
 
         Answers {"step", "count", "examples": [{"index", "label", "prediction",
-        "probabilities", "image"}]}, most confident first; images are 28×28 uint8, base64.
+        "probabilities", "image"}]}, most confident first; images are 28×28 uint8, base64
+        (None for datasets of other samples).
         """
         model = self.models.get(run_id)
-        step, outputs = self._validation_outputs(model)  # (N, 10)
-        labels = self._manager.mnist().validation.labels  # (N,)
+        step, outputs = self._validation_outputs(model)  # (N, C)
+        validation = self._validation_split(model)
+        labels = validation.targets  # (N,)
         predicted = outputs.argmax(dim=1)
         chosen = torch.nonzero((labels == label) & (predicted == prediction)).flatten()
         confidence = outputs[chosen, prediction]
         order = chosen[confidence.argsort(descending=True)][:limit]
-        images = self._manager.mnist().validation.images
+        pictures = validation.inputs if tuple(validation.inputs.shape[1:]) == (1, 28, 28) else None
         return {
             "step": step,
             "count": len(chosen),
@@ -180,25 +185,31 @@ class Predictor:
                     "label": label,
                     "prediction": prediction,
                     "probabilities": [round(p, 5) for p in outputs[index].tolist()],
-                    "image": base64.b64encode(images[index].numpy().tobytes()).decode(),
+                    "image": None
+                    if pictures is None
+                    else base64.b64encode(pictures[index].numpy().tobytes()).decode(),
                 }
                 for index in order.tolist()
             ],
         }
 
     def _validation_outputs(self, model: RunModel) -> tuple[int, torch.Tensor]:
-        """(step, class probabilities (N, 10) of every validation digit), cached per weights."""
+        """(step, class probabilities (N, C) of every validation sample), cached per weights."""
         with self._lock:
             cached = self._validation.get(model.run_id)
         if cached is not None and cached[0] is model.snapshot:
             return cached[0].step, cached[1]
-        images = self._manager.mnist().validation.images  # (N, 28, 28) uint8
+        dataset = parse_config(model.config).dataset
+        samples = self._validation_split(model).inputs  # (N, …) uint8 images or features
+        scaling = self._scaling(dataset)
         results = []
         with model.lock, torch.inference_mode():
             snapshot = model.snapshot
-            for start in range(0, len(images), 1000):
-                batch = images[start : start + 1000].float().div(255.0)  # (B, 28, 28)
-                inputs = _model_input(model, batch)  # (B, *input_shape)
+            for start in range(0, len(samples), 1000):
+                batch = samples[start : start + 1000].float()  # (B, …)
+                if samples.dtype == torch.uint8:
+                    batch = batch.div(255.0)
+                inputs = _model_input(model, batch, scaling)  # (B, *input_shape)
                 results.append(probabilities(model.module(inputs), _loss(model)))
         outputs = torch.cat(results)
         with self._lock:
@@ -207,6 +218,10 @@ class Predictor:
             while len(self._validation) > CACHED_MODELS:
                 self._validation.popitem(last=False)
         return snapshot.step, outputs
+
+    def _validation_split(self, model: RunModel) -> ArraySplit:
+        """The validation split of the run's dataset."""
+        return self._manager.datasets.load(parse_config(model.config).dataset).validation
 
     def forget(self, run_id: str) -> None:
         """Drop what is cached of a run (after the run is deleted)."""

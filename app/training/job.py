@@ -84,7 +84,7 @@ def train_job(job: RunJob, dataset: Dataset, control: RunControl, sink: RunSink)
     if params is not None:  # a 2-D problem: its decision boundary as it learns
         from app.training.boundary import BoundaryProbe  # noqa: PLC0415
 
-        frames = BoundaryProbe(built.module, built.summary, params)
+        frames = BoundaryProbe(built.module, built.summary, params, loss=job.config.loss)
     trainer = Trainer(
         built,
         job.config,

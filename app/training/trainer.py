@@ -394,7 +394,11 @@ class Trainer:
                 wrong=validation.wrong,
             )
         )
-        self._emit_feature_maps(at_epoch_end=True)
+        now = time.perf_counter()
+        last = self.epoch >= self.config.epochs
+        if self._probe is not None or last or now >= self._next_maps:  # tiny epochs: throttled
+            self._emit_feature_maps(at_epoch_end=True)
+            self._next_maps = now + self.throttle.feature_maps_s
         self._publish_snapshot()
         self._save(final=False)
         patience = self.config.early_stopping_patience
@@ -464,6 +468,8 @@ class Trainer:
         if stop is not None or not commands.pause:
             return stop
         paused_at = time.perf_counter()
+        if self._frames is not None:  # the picture of the weights it holds at
+            self._emit_feature_maps()
         self._emit(StatusEvent(seq=self.seq(), status="paused"))
         self.control.wait_while_paused()
         paused = time.perf_counter() - paused_at
