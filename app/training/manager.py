@@ -23,7 +23,6 @@ from app.data.registry import DatasetPlaces, Datasets
 from app.nn import ModelSpec, parse_spec, summarize
 from app.settings import Settings
 from app.store import (
-    CheckpointError,
     ConflictError,
     ModelRecord,
     NotFoundError,
@@ -32,8 +31,6 @@ from app.store import (
     Store,
     load_checkpoint,
 )
-from app.store.checkpoints import remove_partial_checkpoints
-from app.training.checkpoint_meta import CheckpointMeta
 from app.training.checks import check_trainable, dataset_info
 from app.training.config import ConfigError, TrainConfig, parse_config
 from app.training.control import StopKind
@@ -42,6 +39,7 @@ from app.training.events import FRAME_TYPES, SeqCounter, StatusEvent
 from app.training.executors import Executor, ExecutorLostError, make_executor
 from app.training.job import RunJob, describe_failure
 from app.training.recorder import ActiveRun, Listener, Recorder, RecordingSink
+from app.training.recovery import recover, requeue_interrupted
 from app.training.scheduler import Scheduler
 from app.training.stored_weights import StoredWeights
 from app.training.trainer import Throttle, TrainingError, TrainingState, TrainResult, WeightSnapshot
@@ -103,19 +101,7 @@ class RunManager:
             if self._started:
                 return []
             self._started = True
-        removed = remove_partial_checkpoints(self.store.data_dir)
-        if removed:
-            logger.info("removed %d half-written checkpoint file(s)", removed)
-        interrupted = self.store.mark_unfinished_interrupted()
-        for run_id in interrupted:
-            record = self.store.get_run(run_id)
-            if record is not None:
-                event = StatusEvent(
-                    seq=record.last_seq + 1,
-                    status=RunStatus.INTERRUPTED.value,
-                    reason="the server stopped during this run; resume it from its last epoch",
-                )
-                self.store.append_events(run_id, [event.to_dict()])
+        interrupted = recover(self.store)
         if self.settings.warm_training_process:
             self._warm_executor()  # before any queued run starts, so that run gets this one
         for record in self.store.list_runs(statuses=[RunStatus.QUEUED]):
@@ -440,19 +426,7 @@ class RunManager:
     def _resume_interrupted(self, record: RunRecord) -> RunRecord:
         """Queue an interrupted run again; it goes on from the end of its last saved epoch."""
         seq = SeqCounter(record.last_seq + 1)
-        kept_seq = -1  # no checkpoint: start over, dropping the old history
-        reason = "restarting from the beginning (no epoch had finished)"
-        if record.checkpoint is not None:
-            try:
-                meta = CheckpointMeta.from_dict(load_checkpoint(record.checkpoint).meta)
-            except (CheckpointError, TypeError) as error:  # TypeError: a field is missing
-                raise ConflictError(f"cannot resume run {record.id}: {error}") from None
-            kept_seq = meta.seq
-            reason = f"resuming after epoch {meta.epoch}"
-        record = self.store.update_run(
-            record.id, expect_status=[RunStatus.INTERRUPTED], status=RunStatus.QUEUED, error=None
-        )
-        self.store.delete_events_after(record.id, kept_seq)  # the epoch lost in flight
+        record, reason = requeue_interrupted(self.store, record)
         active = ActiveRun(
             record.id,
             self.device,
