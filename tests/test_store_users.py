@@ -120,7 +120,8 @@ def test_absolute_paths_of_older_databases_become_relative(tmp_path: Path) -> No
     with sqlite3.connect(data / "playground.sqlite3") as conn:  # as version 2 stored them
         conn.execute("UPDATE runs SET checkpoint = ?", (absolute,))
         conn.execute("PRAGMA user_version = 2")
-        conn.execute("ALTER TABLE runs DROP COLUMN starter")  # undo version 4 …
+        conn.execute("DROP TABLE datasets")  # undo version 5 …
+        conn.execute("ALTER TABLE runs DROP COLUMN starter")  # … version 4 …
         conn.execute("DROP TABLE server_events")
         conn.execute("DROP INDEX runs_by_share_token")  # … and version 3
         conn.execute("DROP INDEX models_by_owner")

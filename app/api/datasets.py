@@ -2,11 +2,12 @@
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
+from fastapi import APIRouter, File, Form, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
 from app.api.access import owned_dataset
 from app.api.deps import PlaygroundDep, UserDep
+from app.api.errors import invalid_input
 from app.data.dataset import TaskKind
 from app.data.uploads import UploadOptions
 
@@ -57,7 +58,7 @@ async def upload_dataset(
     a run then names it by the returned `name` (`"dataset": "ds_…"`). Private to its owner in
     shared mode. Bad files get 422 (413 when too large) saying what is wrong and where."""
     if channels not in (1, 3):
-        raise HTTPException(422, f"channels: 1 (grey) or 3 (RGB), got {channels}")
+        raise invalid_input(["body", "channels"], f"1 (grey) or 3 (RGB), got {channels}")
     options = UploadOptions(
         size=_size(size),
         channels=1 if channels == 1 else 3,
@@ -97,5 +98,7 @@ def _size(text: str) -> tuple[int, int] | Literal["auto"]:
         return "auto"
     height, separator, width = text.lower().replace("×", "x").partition("x")
     if not separator or not height.strip().isdigit() or not width.strip().isdigit():
-        raise HTTPException(422, f'size: write "HxW" such as "28x28", or "auto"; got {text!r}')
+        raise invalid_input(
+            ["body", "size"], f'write "HxW" such as "28x28", or "auto"; got {text!r}'
+        )
     return int(height), int(width)

@@ -1,9 +1,11 @@
 """Errors become JSON `{"detail": ...}` with the right status, never a 500 for bad input."""
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi import HTTPException as FastAPIHTTPException
 from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -17,6 +19,13 @@ from app.inference import NoWeightsError
 from app.nn import SpecError
 from app.store import ConflictError, LimitError, NotFoundError, StoreFullError
 from app.training import ConfigError
+
+
+def invalid_input(where: Sequence[str | int], message: str) -> HTTPException:
+    """A 422 in the form FastAPI gives its own validation errors (and the API schema says):
+    `{"detail": [{"loc", "msg", "type"}]}`."""
+    detail = [{"loc": list(where), "msg": message, "type": "value_error"}]
+    return FastAPIHTTPException(422, detail)
 
 
 def spec_error_detail(error: SpecError, prefix: tuple[str, ...] = ("body", "spec")) -> list[Any]:

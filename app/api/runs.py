@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from app.api.access import owned_model, owned_run, readable_run, usable_dataset
 from app.api.deps import IdentityDep, PlaygroundDep, ShareQuery, UserDep
+from app.api.errors import invalid_input
 from app.api.metrics import timed_prediction
 from app.api.predict_input import PredictRequest, prepared_sample
 from app.inference import NoWeightsError
@@ -224,7 +225,9 @@ def read_confusion_cell(
     classes = len(playground.run_dataset(run_id).classes)
     for name, value in (("label", label), ("prediction", prediction)):
         if value >= classes:
-            raise HTTPException(422, f"{name}: this run's dataset has classes 0..{classes - 1}")
+            raise invalid_input(
+                ["query", name], f"this run's dataset has classes 0..{classes - 1}, not {value}"
+            )
     return playground.confusion_examples(run_id, label, prediction, limit)
 
 
