@@ -9,6 +9,7 @@ import hmac
 from fastapi import HTTPException
 
 from app.api.identity import Identity
+from app.data.registry import is_upload_id
 from app.service import Playground
 from app.store import DatasetRecord, ModelRecord, RunRecord
 from app.training import ConfigError
@@ -50,7 +51,7 @@ def usable_dataset(playground: Playground, config: object, identity: Identity) -
     """422 if a run's config names an uploaded dataset that is not this person's (as if it
     did not exist); the config is checked fully later."""
     dataset = config.get("dataset") if isinstance(config, dict) else None
-    if isinstance(dataset, str) and dataset.startswith("ds_"):
+    if isinstance(dataset, str) and is_upload_id(dataset):
         record = playground.dataset_record(dataset)
         if record is None or not identity.owns(record.owner):
             raise ConfigError([("dataset", f"no dataset '{dataset}'")])

@@ -206,7 +206,12 @@ def planar_params(ref: DatasetRef) -> PlanarParams | None:
 
 
 class _Upload:
-    """Datasets people uploaded, by id; each in a folder of the data directory."""
+    """Datasets people uploaded, by id; each in a folder of the data directory. What one is
+    (its meta file) is read once per version of that file: run views and predictions ask often."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._infos: dict[tuple[Path, int], DatasetInfo] = {}  # by (meta file, mtime), oldest first
 
     def names(self) -> tuple[str, ...]:
         return ()  # listed per owner by the service, not here
@@ -215,12 +220,21 @@ class _Upload:
         return is_upload_id(name)
 
     def info(self, ref: DatasetRef, places: DatasetPlaces) -> DatasetInfo:
+        folder = self._folder(ref, places)
         try:
-            meta = uploads.load_meta(self._folder(ref, places))
+            version = (folder, (folder / uploads.META_NAME).stat().st_mtime_ns)
+        except OSError:
+            raise DatasetError(f"dataset: no dataset '{ref}'") from None
+        with self._lock:
+            cached = self._infos.get(version)
+        if cached is not None:
+            return cached
+        try:
+            meta = uploads.load_meta(folder)
         except uploads.DatasetStoreError as error:
             raise DatasetError(f"dataset: {error}") from None
         train, validation, test = meta.split_sizes
-        return DatasetInfo(
+        info = DatasetInfo(
             name=str(ref),
             title=meta.name,
             kind=meta.kind,
@@ -230,6 +244,11 @@ class _Upload:
             source="upload",
             description=f"uploaded {meta.source.format if meta.source else 'file'}",
         )
+        with self._lock:
+            self._infos[version] = info
+            while len(self._infos) > KEPT_INFOS:
+                self._infos.pop(next(iter(self._infos)))
+        return info
 
     def load(self, ref: DatasetRef, datasets: Datasets) -> Dataset:
         try:
@@ -245,6 +264,13 @@ class _Upload:
 
 
 UPLOAD_PREFIX = "ds_"
+KEPT_INFOS = 256  # uploads whose meta stays read
+KEPT_LOADED = 4  # datasets loaded from files that stay in memory (MNIST is kept apart)
+
+
+def dataset_key(ref: DatasetRef) -> str:
+    """One string per dataset reference, for caches: the name, or the parameters as JSON."""
+    return ref if isinstance(ref, str) else ref.model_dump_json()
 
 
 def is_upload_id(name: str) -> bool:
@@ -321,19 +347,23 @@ class Datasets:
         return [source.info(name, self.places) for source in SOURCES for name in source.names()]
 
     def load(self, ref: DatasetRef) -> Dataset:
-        """The dataset's samples (DatasetError if it is not available). Files are read once;
-        generated ones are made each time (milliseconds), so parameters never pile up."""
+        """The dataset's samples (DatasetError if it is not available). The last few read from
+        files are kept; generated ones are made each time (milliseconds), so parameters never
+        pile up."""
         source = self._source(ref)
         if isinstance(source, _Planar):
             return source.load(ref, self)
-        key = ref if isinstance(ref, str) else ref.model_dump_json()
+        key = dataset_key(ref)
         with self._lock:
             cached = self._loaded.get(key)
         if cached is not None:
             return cached
         dataset = source.load(ref, self)
         with self._lock:
-            return self._loaded.setdefault(key, dataset)
+            dataset = self._loaded.setdefault(key, dataset)
+            while len(self._loaded) > KEPT_LOADED:  # uploads come and go: keep the newest few
+                self._loaded.pop(next(iter(self._loaded)))
+            return dataset
 
     def _source(self, ref: DatasetRef) -> Source:
         name = ref if isinstance(ref, str) else ref.name

@@ -20,7 +20,7 @@ from torch import nn
 
 from app.data import mean_std
 from app.data.dataset import ArraySplit
-from app.data.registry import DEFAULT_DATASET, DatasetInfo, DatasetRef
+from app.data.registry import DEFAULT_DATASET, DatasetInfo, DatasetRef, dataset_key
 from app.inference.run_models import CACHED_MODELS, RunModel, RunModels
 from app.training import RunManager, WeightSnapshot, parse_config
 from app.training.data import pixel_mean_std
@@ -68,10 +68,6 @@ def _model_input(
     return inputs
 
 
-def _key(dataset: DatasetRef) -> str:
-    return dataset if isinstance(dataset, str) else dataset.model_dump_json()
-
-
 def _loss(model: RunModel) -> str:
     return str(model.config.get("loss", "cross_entropy"))
 
@@ -86,23 +82,13 @@ class Predictor:
         self._validation: OrderedDict[str, tuple[WeightSnapshot, torch.Tensor]] = OrderedDict()
         self._lock = threading.Lock()
         self._scalings: dict[str, tuple[float, float]] = {}  # image datasets' (mean, std)
-        self._infos: dict[str, DatasetInfo] = {}  # uploads' are read from disk
 
     def dataset(self, run_id: str) -> DatasetInfo:
         """What the run trains on (its samples' shape, its classes)."""
         return self._info(parse_config(self.models.get(run_id).config).dataset)
 
     def _info(self, dataset: DatasetRef) -> DatasetInfo:
-        key = _key(dataset)
-        with self._lock:
-            found = self._infos.get(key)
-        if found is None:
-            found = self._manager.datasets.info(dataset)
-            with self._lock:
-                if len(self._infos) >= CACHED_MODELS:
-                    self._infos.clear()
-                self._infos[key] = found
-        return found
+        return self._manager.datasets.info(dataset)
 
     def predict(
         self, run_id: str, sample: npt.NDArray[np.float32], activations: bool = False
@@ -149,7 +135,7 @@ class Predictor:
             return mean_std()
         if len(self._info(dataset).input_shape) != 3:
             return None
-        key = _key(dataset)
+        key = dataset_key(dataset)
         with self._lock:
             found = self._scalings.get(key)
         if found is None:

@@ -12,7 +12,6 @@ from app.data import Mnist
 from app.data.dataset import ArraySplit, Dataset
 
 NUM_CLASSES = 10  # MNIST's; other datasets say their own (DeviceData.num_classes)
-PIXELS = 28 * 28
 
 
 @dataclass(frozen=True)
@@ -47,16 +46,9 @@ def describe_shape(shape: Sequence[int]) -> str:
     return "×".join(str(size) for size in shape)
 
 
-def check_input_shape(input_shape: Sequence[int], dataset: Dataset | None = None) -> None:
-    """Raise ValueError unless a sample of `input_shape` holds exactly one sample of the
-    dataset (MNIST when not given); reshaping is fine ([784] takes a 1×28×28 digit)."""
-    expected = dataset.input_shape if dataset is not None else (1, 28, 28)
-    name = dataset.name if dataset is not None else "mnist"
-    check_sample_size(input_shape, expected, name)
-
-
 def check_sample_size(input_shape: Sequence[int], expected: Sequence[int], name: str) -> None:
-    """`check_input_shape` against a dataset known by its sample shape and name."""
+    """Raise ValueError unless a sample of `input_shape` holds exactly one sample of shape
+    `expected` (of the dataset `name`); reshaping is fine ([784] takes a 1×28×28 digit)."""
     if math.prod(input_shape) == math.prod(expected):
         return
     given, wanted = describe_shape(input_shape), describe_shape(expected)
@@ -87,7 +79,7 @@ def prepare_data(
     """
     if isinstance(dataset, Mnist):
         dataset = dataset.to_dataset()
-    check_input_shape(input_shape, dataset)
+    check_sample_size(input_shape, dataset.input_shape, dataset.name)
     shape = tuple(input_shape)
     mean, std = pixel_mean_std(dataset) if dataset.is_image and normalize else (0.0, 1.0)
 

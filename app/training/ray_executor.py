@@ -26,7 +26,7 @@ from typing import Any
 import ray
 from ray.exceptions import RayActorError, RayError, RayTaskError
 
-from app.data.registry import DEFAULT_DATASET, DatasetRef, Datasets
+from app.data.registry import DEFAULT_DATASET, DatasetRef, Datasets, dataset_key
 from app.settings import Settings
 from app.training.control import RunControl
 from app.training.job import ExecutorLostError, RunJob, RunSink
@@ -221,7 +221,7 @@ class RayExecutor:
     def _dataset_in_store(self, dataset: DatasetRef) -> tuple[str, Any]:
         """(key, object-store reference) of a dataset, put there at its first run; the last
         few stay (a file dataset is read and put once, a generated one is small)."""
-        key = dataset if isinstance(dataset, str) else dataset.model_dump_json()
+        key = dataset_key(dataset)
         with self._lock:
             ref = self._dataset_refs.get(key)
         if ref is None:
