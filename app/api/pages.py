@@ -110,12 +110,18 @@ def datasets(request: Request, settings: SettingsDep) -> HTMLResponse:
 @router.get("/plane", response_class=HTMLResponse)
 def plane(request: Request, settings: SettingsDep) -> HTMLResponse:
     """The 2-D playground: TensorFlow Playground's problems, the boundary as the network learns."""
-    problems = [
-        (name, problem.description)
-        for name, problem in PLANAR_PROBLEMS.items()
-        if problem.kind is TaskKind.CLASSIFICATION  # runs train classifiers for now
-    ]
-    return _page(request, "plane.html", "plane", problems=problems, max_epochs=settings.max_epochs)
+    # [(kind, [(name, description)])]: the classification problems, then the regression ones
+    problem_groups = []
+    for kind in TaskKind:
+        names = [(name, p.description) for name, p in PLANAR_PROBLEMS.items() if p.kind is kind]
+        problem_groups.append((kind.value, names))
+    return _page(
+        request,
+        "plane.html",
+        "plane",
+        problem_groups=problem_groups,
+        max_epochs=settings.max_epochs,
+    )
 
 
 @router.get("/join", response_class=HTMLResponse)

@@ -123,6 +123,8 @@ export const createToken = () => request("POST", "/api/tokens", {});
 /** A new read-only link to the run: {share_token, url}. */
 export const shareRun = (id) => request("POST", `/api/runs/${enc(id)}/share`);
 export const setLearningRate = (id, lr) => request("PATCH", `/api/runs/${enc(id)}`, { lr });
+/** Change a running run from its next step: any of {lr, regularization, regularization_rate}. */
+export const updateRun = (id, changes) => request("PATCH", `/api/runs/${enc(id)}`, changes);
 
 /** Validation digits of one confusion cell by the run's latest weights: {step, count, examples}. */
 export const confusionCell = (id, label, prediction, limit = 24) =>

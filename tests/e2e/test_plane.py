@@ -1,5 +1,6 @@
 """The 2-D playground in a real browser: it trains, the boundary changes, pause holds it, a new
-learning rate reaches the run, a new network resets it; no console error, no CSP violation."""
+learning rate or regularization reaches the run, a new network resets it, a regression problem
+paints values; no console error, no CSP violation."""
 
 from __future__ import annotations
 
@@ -114,4 +115,84 @@ def a_new_network_resets(tab: Page, server: Server, run_id: str) -> None:
     expect(canvas).not_to_have_attribute("data-step", re.compile("."))
     expect(canvas).to_have_attribute("data-points", "500")
     expect(tab.locator("canvas.plane-node.unit")).to_have_count(4 + 2 + 2 + 1)
+    server.wait_for_run(run_id, {"stopped"}, timeout=20)
+
+
+def test_a_regression_problem_paints_values_and_shows_a_test_loss(tab: Page) -> None:
+    """`plane` is a regression: one output, the heatmap is the predicted value and changes as it
+    learns, the run ends with a test loss, and no accuracy is shown."""
+    tab.add_init_script(RECORD_VIOLATIONS)
+    tab.goto("/plane")
+    expect(tab.locator("body[data-ready=true]")).to_be_attached()
+    problems = tab.get_by_test_id("plane-datasets")
+    expect(problems.get_by_role("group", name="Regression").locator("input")).to_have_count(2)
+    tab.get_by_test_id("dataset-plane").check()
+    legend = tab.get_by_test_id("plane-legend-title")
+    expect(legend).to_have_text("Predicted value (−1…1)")
+    expect(tab.get_by_test_id("test-acc")).to_be_hidden()
+    # batch size 2: a few thousand steps, so the first picture comes well before the end
+    tab.evaluate(SET_RANGE, ["[data-testid=plane-batch]", "2"])
+
+    tab.get_by_test_id("plane-play").click()
+    canvas = tab.get_by_test_id("plane-boundary")
+    expect(canvas).to_have_attribute("data-step", re.compile(r"^\d+$"), timeout=30_000)
+    expect(canvas).to_have_attribute("data-output", "value")
+    expect(canvas).to_have_attribute("data-points", "500")
+    first_step, first = _step(tab), tab.evaluate(PIXELS)
+    expect(tab.get_by_test_id("plane-status")).to_have_text("completed", timeout=90_000)
+    expect(tab.get_by_test_id("loss-test")).to_have_text(re.compile(r"^\d+\.\d{3}$"))
+    later = tab.evaluate(PIXELS)
+    changed = sum(a != b for a, b in zip(first, later, strict=True))
+    assert _step(tab) > first_step and changed > len(first) // 20, (first_step, changed)
+    expect(tab.get_by_test_id("test-acc")).to_be_hidden()
+    expect(tab.get_by_test_id("loss-val")).to_have_text(re.compile(r"^\d+\.\d{3}$"))
+    expect(tab.get_by_test_id("plane-frame-note")).to_contain_text("the predicted value")
+    expect(tab.locator("canvas.plane-node.unit:not(.blank)")).to_have_count(4 + 2 + 1)
+    expect(tab.locator("#plane-links path:not([hidden])")).to_have_count(2 * 4 + 4 * 2 + 2)
+    shoot(tab, "plane-regression")
+
+    tab.get_by_test_id("dataset-circle").check()  # back to a classification: its legend
+    expect(legend).to_have_text("Probability of +1")
+    expect(tab.get_by_test_id("test-acc")).to_be_visible()
+    assert tab.evaluate("window.__csp") == []
+
+
+def test_a_new_regularization_reaches_the_running_run(tab: Page, server: Server) -> None:
+    """Regularization and its rate change while the run trains: a PATCH, the same run, no reset."""
+    tab.goto("/plane")
+    expect(tab.locator("body[data-ready=true]")).to_be_attached()
+    tab.evaluate(SET_RANGE, ["[data-testid=plane-batch]", "1"])  # a long run
+    tab.get_by_test_id("plane-play").click()
+    status = tab.get_by_test_id("plane-status")
+    expect(status).to_have_text("running", timeout=30_000)
+    canvas = tab.get_by_test_id("plane-boundary")
+    expect(canvas).to_have_attribute("data-step", re.compile(r"^\d+$"), timeout=30_000)
+    link = tab.locator("#plane-run-link").get_attribute("href") or ""
+    run_id = link.rsplit("/", 1)[1]
+    runs = len(server.api("GET", "/api/runs"))
+
+    patches: list[object] = []
+    tab.on("request", lambda r: patches.append(r.post_data_json) if r.method == "PATCH" else None)
+    with tab.expect_response(lambda r: r.request.method == "PATCH") as answer:
+        tab.get_by_test_id("plane-regularization").select_option("l2")
+    assert answer.value.ok and run_id in answer.value.url
+    message = tab.get_by_test_id("plane-message")
+    expect(message).to_have_text("Regularization L2 from the next step.")
+    with tab.expect_response(lambda r: r.request.method == "PATCH") as answer:
+        tab.get_by_test_id("plane-regularization-rate").select_option("0.01")
+    assert answer.value.ok
+    expect(message).to_have_text("Regularization rate 0.01 from the next step.")
+    assert patches == [{"regularization": "l2"}, {"regularization_rate": 0.01}]
+
+    # the same run goes on, its pictures too: no reset, no new run
+    expect(status).to_have_text("running")
+    assert tab.locator("#plane-run-link").get_attribute("href") == link
+    held = _step(tab)
+    deadline = time.monotonic() + 10
+    while _step(tab) <= held and time.monotonic() < deadline:
+        tab.wait_for_timeout(100)
+    assert _step(tab) > held
+    assert len(server.api("GET", "/api/runs")) == runs
+    assert server.api("GET", f"/api/runs/{run_id}")["status"] == "running"
+    tab.get_by_test_id("plane-reset").click()
     server.wait_for_run(run_id, {"stopped"}, timeout=20)
