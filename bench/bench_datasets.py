@@ -2,12 +2,17 @@
 
     .venv/bin/python bench/bench_datasets.py                     # both parts
     .venv/bin/python bench/bench_datasets.py --part planar --rounds 5
+    .venv/bin/python bench/bench_datasets.py --part served --epochs 200
     .venv/bin/python bench/bench_datasets.py --part upload --images 10000
 
 `planar`: a 2-16-16-2 tanh network on `spiral` (500 points, half for training), Adam 0.01,
 batch 16, one PyTorch thread: steps per second of a plain PyTorch loop against the engine
 (`train_job`, as a run trains) with its decision-boundary frames on and off. Rounds alternate
 the order; the figures are medians, and the engine's pace is its own `samples_per_s` ÷ batch.
+
+`served`: the same run submitted to a run manager as the server runs it (a training process,
+events persisted, checkpoints written), timed from the run's start to its end as recorded,
+against the plain loop: what a person on the 2-D page gets.
 
 `upload`: a ZIP of `--images` 28×28 PNGs in 10 class folders (MNIST test digits) read,
 checked and converted into a dataset (`read_upload`), then stored (`save_dataset`); and the
@@ -39,8 +44,10 @@ from app.data.uploads import read_upload, save_dataset
 from app.main import create_app
 from app.nn import SpecLimits
 from app.settings import Settings
+from app.store import Store
 from app.training import RunControl, Throttle, parse_config
 from app.training.job import RunJob, train_job
+from app.training.manager import RunManager
 
 SPEC = {
     "input_shape": [2],
@@ -140,6 +147,43 @@ def planar(rounds: int, epochs: int) -> dict[str, Any]:
     }
 
 
+def served(rounds: int, epochs: int) -> dict[str, Any]:
+    """Steps per second of runs trained by a run manager (start to end, as recorded)."""
+    torch.set_num_threads(1)
+    config = {
+        "dataset": "spiral",
+        "epochs": epochs,
+        "batch_size": 16,
+        "lr": 0.01,
+        "schedule": "none",
+    }
+    plain, runs, accuracy = [], [], []
+    with tempfile.TemporaryDirectory() as scratch:
+        settings = Settings(data_dir=Path(scratch), torch_threads=1, device="cpu", max_epochs=200)
+        with RunManager(Store(settings.data_dir), settings) as manager:
+            manager.wait(manager.submit_spec(SPEC, {**config, "epochs": 2}).id, 120)  # warm
+            for index in range(rounds):
+                if index % 2 == 0:
+                    plain.append(plain_loop(epochs))
+                record = manager.wait(manager.submit_spec(SPEC, config).id, 600)
+                assert record.status == "completed", record
+                assert record.started_at is not None and record.finished_at is not None
+                runs.append(record.step / (record.finished_at - record.started_at))
+                accuracy.append(record.test_accuracy or 0.0)
+                if index % 2 == 1:
+                    plain.append(plain_loop(epochs))
+    median = statistics.median
+    return {
+        "network": "2-16-16-2 tanh, spiral, batch 16, Adam 0.01, 1 thread, training process",
+        "epochs": epochs,
+        "plain_steps_per_s": round(median(plain), 1),
+        "served_steps_per_s": round(median(runs), 1),
+        "ratio": round(median(runs) / median(plain), 3),
+        "test_accuracy": round(median(accuracy), 3),
+        "rounds": {"plain": plain, "served": runs},
+    }
+
+
 def _digits_zip(count: int) -> bytes:
     mnist = load_mnist(Settings().mnist_cache_dir())
     images, labels = mnist.test.images, mnist.test.labels
@@ -185,7 +229,7 @@ def upload(count: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--part", choices=["planar", "upload", "all"], default="all")
+    parser.add_argument("--part", choices=["planar", "served", "upload", "all"], default="all")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--images", type=int, default=10_000)
@@ -193,6 +237,8 @@ def main() -> None:
     report: dict[str, Any] = {}
     if args.part in ("planar", "all"):
         report["planar"] = planar(args.rounds, args.epochs)
+    if args.part in ("served", "all"):
+        report["served"] = served(args.rounds, args.epochs)
     if args.part in ("upload", "all"):
         report["upload"] = upload(args.images)
     print(json.dumps(report, indent=2))

@@ -153,6 +153,34 @@ def test_a_csv_upload_trains(client: TestClient) -> None:
     assert finished["status"] == "completed" and finished["test_accuracy"] >= 0.85
 
 
+def test_a_csv_regression_upload_trains_and_predicts_values(client: TestClient) -> None:
+    rng = np.random.default_rng(2)
+    rows = ["a,b,y"]
+    for _ in range(300):
+        a, b = rng.uniform(-1, 1, size=2)
+        rows.append(f"{a:.4f},{b:.4f},{0.5 * a - 0.25 * b:.5f}")  # many distinct numbers
+    created = _upload(client, "\n".join(rows).encode(), name="linear", filename="linear.csv")
+    assert created.status_code == 201, created.text
+    dataset = created.json()
+    assert (dataset["kind"], dataset["classes"], dataset["outputs"]) == ("regression", [], 1)
+    spec = {"input_shape": [2], "layers": [{"type": "linear", "out_features": 1}]}
+    model = client.post("/api/models", json={"name": "linear", "spec": spec}).json()
+    config = {"dataset": dataset["id"], "epochs": 40, "batch_size": 16, "lr": 0.05}
+    run = client.post("/api/runs", json={"model_id": model["id"], "config": config})
+    assert run.status_code == 201, run.text
+    finished = _wait(client, run.json()["id"])
+    assert finished["status"] == "completed", finished["error"]
+    assert finished["config"]["loss"] == "mse"  # filled in for a regression
+    assert finished["test_accuracy"] is None
+    done = client.get(f"/api/runs/{finished['id']}/metrics").json()["done"]
+    assert done["test_loss"] < 1e-3
+    answer = client.post(f"/api/runs/{finished['id']}/predict", json={"features": [0.8, -0.4]})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["value"] == pytest.approx(0.5, abs=0.05)
+    short = client.post(f"/api/runs/{finished['id']}/predict", json={"features": [0.8]})
+    assert short.status_code == 422 and "2 values, got 1" in short.text
+
+
 def _traversal_zip() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:

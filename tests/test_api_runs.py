@@ -20,6 +20,7 @@ from app.data import Mnist
 from app.main import create_app
 from app.nn import build_model, load_preset
 from app.settings import Settings
+from app.store import load_checkpoint
 
 QUICK = {"epochs": 1, "train_subset": 1024, "eval_limit": 256, "batch_size": 64}
 FINISHED = {"completed", "stopped", "failed"}
@@ -152,6 +153,16 @@ def test_control_pause_resume_lr_and_stop(client: TestClient) -> None:
     assert client.get(f"/api/runs/{run_id}").json()["step"] == held
     assert client.patch(f"/api/runs/{run_id}", json={"lr": 0.0123}).status_code == 200
     assert client.patch(f"/api/runs/{run_id}", json={"lr": -1}).status_code == 422
+    tuned = {"regularization": "l2", "regularization_rate": 0.002}
+    assert client.patch(f"/api/runs/{run_id}", json=tuned).status_code == 200
+    for bad, words in (
+        ({}, "at least one of lr, regularization, regularization_rate"),
+        ({"regularization": "l3"}, "'none', 'l1' or 'l2'"),
+        ({"regularization_rate": -0.1}, "greater than or equal to 0"),
+        ({"momentum": 0.5}, "Extra inputs"),
+    ):
+        refused = client.patch(f"/api/runs/{run_id}", json=bad)
+        assert refused.status_code == 422 and words in refused.text, refused.text
     assert client.post(f"/api/runs/{run_id}/resume").status_code == 200
     _wait(client, run_id, {"running"})
     deadline = time.monotonic() + 30
@@ -164,6 +175,13 @@ def test_control_pause_resume_lr_and_stop(client: TestClient) -> None:
     assert client.post(f"/api/runs/{run_id}/stop").status_code == 200
     run = _wait(client, run_id, FINISHED)
     assert run["status"] == "stopped"
+    # The regularisation changed in flight is what its last checkpoint trained with.
+    stored = client.app.state.store.get_run(run_id)  # type: ignore[attr-defined]
+    meta = load_checkpoint(stored.checkpoint).meta
+    assert (meta["config"]["regularization"], meta["config"]["regularization_rate"]) == (
+        "l2",
+        0.002,
+    )
     # A stopped run keeps its weights: it still predicts.
     answer = client.post(f"/api/runs/{run_id}/predict", json={"pixels": [0.0] * 784})
     assert answer.status_code == 200

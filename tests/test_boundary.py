@@ -23,7 +23,8 @@ from app.training.boundary import (
 from app.training.config import parse_config
 from app.training.data import prepare_data
 from app.training.events import Event
-from app.training.trainer import Throttle, Trainer
+from app.training.outputs import Throttle
+from app.training.trainer import Trainer
 
 R = 64  # the default resolution
 SIDE = 16  # the default neuron picture side
@@ -238,6 +239,16 @@ def test_regression_outputs_are_values() -> None:
     with torch.no_grad():
         value = module.eval()(torch.tensor([[-6.0, 6.0]]))[0, 0].clamp(-1, 1)
     assert abs(int(picture[0, 0]) - (float(value) + 1) * 127.5) <= 0.5 + 1e-3
+    points = data["points"]
+    dataset = generate(PlanarParams(name="plane"))
+    targets = torch.cat([dataset.train.targets, dataset.test.targets]).numpy()
+    values = np.frombuffer(_bytes(points["values"]), np.uint8)  # the points' own values
+    assert np.abs(values - (targets.clip(-1, 1) + 1) * 127.5).max() <= 0.5 + 1e-3
+
+
+def test_class_points_carry_no_values() -> None:
+    probe, _ = _probe(hidden=[4])
+    assert _json(probe.frame(0, 0, 1, False))["points"]["values"] is None
 
 
 def test_a_frame_costs_a_few_milliseconds_at_most() -> None:

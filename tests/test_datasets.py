@@ -30,6 +30,7 @@ TWO_D = {
         {"type": "linear", "out_features": 2},
     ],
 }
+TWO_D_VALUE = {**TWO_D, "layers": [*TWO_D["layers"][:-1], {"type": "linear", "out_features": 1}]}
 MLP_10 = {
     "input_shape": [1, 28, 28],
     "layers": [{"type": "flatten"}, {"type": "linear", "out_features": 10}],
@@ -129,7 +130,7 @@ def test_fashion_mnist_trains_like_mnist(client: TestClient) -> None:
             "layers",
             "'gauss' needs 2 class scores",
         ),
-        (TWO_D, "plane", "dataset", "regression"),
+        (TWO_D, "plane", "layers", "'plane' needs one value (a regression)"),
         (TWO_D, "cifar", "dataset", "unknown dataset 'cifar'; known: mnist, fashion-mnist"),
         (TWO_D, {"name": "spiral", "noise": 3}, "dataset.noise", "0.5"),
         (TWO_D, {"name": "mnist"}, "dataset", "2-D problems"),
@@ -143,6 +144,39 @@ def test_a_model_that_does_not_fit_its_dataset_is_refused_before_training(
     issues = answer.json()["detail"]
     assert any(issue["field"] == field and words in issue["msg"] for issue in issues), issues
     assert client.get("/api/runs").json() == []
+
+
+@pytest.mark.parametrize("problem", ["plane", "multi-gauss"])
+def test_the_regression_problems_train_to_values_with_mse(client: TestClient, problem: str) -> None:
+    config = {"dataset": problem, "epochs": 50, "batch_size": 10, "lr": 0.01, "schedule": "none"}
+    run = _wait(client, _run(client, TWO_D_VALUE, config).json()["id"])
+    assert run["status"] == "completed", run["error"]
+    assert run["config"]["loss"] == "mse"
+    assert run["test_accuracy"] is None and run["best_val_accuracy"] is None
+    metrics = client.get(f"/api/runs/{run['id']}/metrics").json()
+    epochs, done = metrics["epochs"], metrics["done"]
+    assert epochs[-1]["val_accuracy"] is None and epochs[-1]["confusion"] == []
+    assert all(point["accuracy"] is None for point in metrics["steps"])
+    # the mean squared error of always answering the mean value is the values' variance
+    variance = float(Datasets(DatasetPlaces(Path("."))).load(problem).test.targets.var())
+    assert done["test_loss"] < (0.05 if problem == "plane" else 0.5) * variance
+    assert epochs[-1]["val_loss"] < epochs[0]["val_loss"]
+    answer = client.post(f"/api/runs/{run['id']}/predict", json={"features": [3.0, 3.0]})
+    assert answer.status_code == 200, answer.text
+    if problem == "plane":  # the value there is (x1 + x2) / 10
+        assert answer.json()["value"] == pytest.approx(0.6, abs=0.1)
+    cell = client.get(f"/api/runs/{run['id']}/confusion", params={"label": 0, "prediction": 0})
+    assert cell.status_code == 422 and "no confusion matrix" in cell.text
+
+
+def test_a_regression_refuses_a_classification_loss(client: TestClient) -> None:
+    answer = _run(client, TWO_D_VALUE, {"dataset": "plane", "loss": "cross_entropy"})
+    assert answer.status_code == 422
+    issues = answer.json()["detail"]
+    assert any(
+        issue["field"] == "loss" and "train it with loss mse, not cross_entropy" in issue["msg"]
+        for issue in issues
+    ), issues
 
 
 class _Sink:
@@ -213,3 +247,25 @@ def test_the_command_line_trains_a_2d_problem(tmp_path: Path) -> None:
     )
     assert refused.returncode == 2
     assert "input_shape: MNIST digits have 784" in refused.stderr
+
+
+class _CountingSink(_Sink):
+    def __init__(self) -> None:
+        self.epochs: list[tuple[int, bool]] = []
+
+    def checkpoint(self, state: Any) -> None:
+        self.epochs.append((state.meta["epoch"], state.meta["final"]))
+
+
+@pytest.mark.parametrize(("every_s", "expected"), [(0.0, 10), (3600.0, 1)])
+def test_tiny_epochs_are_checkpointed_at_most_every_checkpoint_s(
+    every_s: float, expected: int
+) -> None:
+    config = parse_config({"dataset": "xor", "epochs": 10, "batch_size": 50})
+    throttle = Throttle(checkpoint_s=every_s)
+    job = RunJob("r", TWO_D, config, "cpu", 0, SpecLimits(), throttle, Path("."))
+    sink = _CountingSink()
+    train_job(job, Datasets(DatasetPlaces(Path("."))).load("xor"), RunControl(), sink)
+    saved = [epoch for epoch, final in sink.epochs if not final]
+    assert len(saved) == expected and saved[-1] == 10  # the last epoch is always saved
+    assert sink.epochs[-1] == (10, True)

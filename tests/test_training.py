@@ -41,7 +41,7 @@ from app.training.probe import conv_layers, layer_maps
 
 CPU = torch.device("cpu")
 TINY = {"train_subset": 192, "eval_limit": 100, "epochs": 1, "batch_size": 64}  # 3 steps
-EVERY_STEP = Throttle(step_s=0.0, feature_maps_s=0.0)
+EVERY_STEP = Throttle(step_s=0.0, feature_maps_s=0.0, checkpoint_s=0.0)
 
 
 def make_trainer(
@@ -378,9 +378,9 @@ def test_early_stopping_restores_the_best_weights(
     trainer = trainer_for(mnist, built, config, events=events, snapshot=snapshots.append)
 
     def scripted_evaluate(
-        module: Any, split: Any, config: Any, device: Any, classes: int
+        module: Any, split: Any, config: Any, device: Any, classes: int, objective: Any
     ) -> Evaluation:
-        result = evaluate(module, split, config, device, classes)
+        result = evaluate(module, split, config, device, classes, objective)
         accuracy = next(scripted, None) if split is trainer.data.validation else None
         return result if accuracy is None else replace(result, accuracy=accuracy)
 

@@ -20,7 +20,7 @@ from app.training import RunManager, Throttle
 from app.training.process import ProcessExecutor
 
 MLP = load_preset("mlp")
-EVERY_STEP = Throttle(step_s=0.0, feature_maps_s=0.0)
+EVERY_STEP = Throttle(step_s=0.0, feature_maps_s=0.0, checkpoint_s=0.0)
 SMALL = {"train_subset": 640, "eval_limit": 200, "batch_size": 64}  # 10 steps an epoch
 
 

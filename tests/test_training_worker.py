@@ -22,7 +22,7 @@ from app.training import ConfigError, RunManager, Throttle
 MLP = load_preset("mlp")
 QUICK = {"train_subset": 256, "eval_limit": 200, "epochs": 1, "batch_size": 64}
 LONG = {"train_subset": 50_000, "eval_limit": 100, "batch_size": 16, "schedule": "none"}
-EVERY_STEP = Throttle(step_s=0.0, feature_maps_s=0.0)
+EVERY_STEP = Throttle(step_s=0.0, feature_maps_s=0.0, checkpoint_s=0.0)
 
 
 class Events:

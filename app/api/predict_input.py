@@ -1,5 +1,7 @@
-"""What a client sends to be predicted: 28×28 pixels or a canvas image as a data URL."""
+"""What a client sends to be predicted: 28×28 pixels, a canvas image as a data URL, or the
+feature values of a sample of a 2-D problem or a CSV dataset."""
 
+import math
 from typing import Any
 
 import numpy as np
@@ -10,16 +12,19 @@ from app.data.registry import DatasetInfo
 from app.imaging import ImageError, decode_data_url, decode_sample, pixels_from_list, prepare_digit
 
 MAX_IMAGE_CHARS = 3_000_000  # a data URL of a 1024×1024 PNG fits
+MAX_FEATURES = 4096
 
 
 class PredictRequest(BaseModel):
-    """Exactly one of `pixels` (28×28 numbers in 0..1, white ink on black) or `image`."""
+    """Exactly one of `pixels` (28×28 numbers in 0..1, white ink on black), `image`, or
+    `features` (datasets of numbers)."""
 
     model_config = {
         "json_schema_extra": {
             "examples": [
                 {"image": "data:image/png;base64,iVBORw0KGgo..."},
                 {"pixels": [[0.0] * 28] * 28},
+                {"features": [1.5, -2.0]},
             ]
         }
     }
@@ -32,6 +37,12 @@ class PredictRequest(BaseModel):
         max_length=MAX_IMAGE_CHARS,
         description="data:image/png;base64,… of any size up to 1024×1024, either polarity",
     )
+    features: list[float] | None = Field(
+        default=None,
+        max_length=MAX_FEATURES,
+        description="a 2-D problem's or a CSV dataset's sample: its input values in the "
+        "dataset's column order (GET /api/datasets gives input_shape)",
+    )
     prepare: bool = Field(
         default=True,
         description="centre the digit as MNIST does (crop, fit 20×20, centre of mass at 14, 14)",
@@ -39,21 +50,21 @@ class PredictRequest(BaseModel):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "PredictRequest":
-        if (self.pixels is None) == (self.image is None):
-            raise ValueError("send exactly one of 'pixels' or 'image'")
+        given = [self.pixels is not None, self.image is not None, self.features is not None]
+        if sum(given) != 1:
+            raise ValueError("send exactly one of 'pixels', 'image' or 'features'")
         return self
 
 
 def prepared_sample(request: PredictRequest, dataset: DatasetInfo) -> npt.NDArray[np.float32]:
     """The sample a run's model will see: the prepared digit for MNIST, else the image
-    stretched to the dataset's (C, H, W); raises ImageError (413/422) for bad input."""
+    stretched to the dataset's (C, H, W), or the features as they are; raises ImageError
+    (413/422) for bad input."""
+    is_image = len(dataset.input_shape) == 3
+    if request.features is not None or not is_image:
+        return _features(request, dataset)
     if dataset.name == "mnist":
         return prepared_digit(request)
-    if len(dataset.input_shape) != 3:
-        raise ImageError(
-            f"this run trains on '{dataset.name}', whose samples are not images: it cannot "
-            "classify a picture"
-        )
     channels, height, width = dataset.input_shape
     if request.image is not None:
         return decode_sample(request.image, height, width, channels)
@@ -63,6 +74,26 @@ def prepared_sample(request: PredictRequest, dataset: DatasetInfo) -> npt.NDArra
             "send an 'image'"
         )
     return pixels_from_list(request.pixels)[None]  # (1, 28, 28)
+
+
+def _features(request: PredictRequest, dataset: DatasetInfo) -> npt.NDArray[np.float32]:
+    """The feature values of a sample of a dataset of numbers (ImageError if they do not fit)."""
+    size = math.prod(dataset.input_shape)
+    if len(dataset.input_shape) == 3:
+        raise ImageError(f"'{dataset.name}' is a dataset of images: send 'image' or 'pixels'")
+    if request.features is None:
+        raise ImageError(
+            f"this run trains on '{dataset.name}', whose samples are {size} numbers, not "
+            f"images: send 'features' with {size} values"
+        )
+    if len(request.features) != size:
+        raise ImageError(
+            f"features: '{dataset.name}' samples have {size} values, got {len(request.features)}"
+        )
+    values = np.asarray(request.features, dtype=np.float32)
+    if not np.isfinite(values).all():
+        raise ImageError("features: every value must be a finite number")
+    return values.reshape(dataset.input_shape)
 
 
 def prepared_digit(request: PredictRequest) -> npt.NDArray[np.float32]:

@@ -4,7 +4,7 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request, Response, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.api.access import owned_model, owned_run, readable_run, usable_dataset
 from app.api.deps import IdentityDep, PlaygroundDep, ShareQuery, UserDep
@@ -14,7 +14,8 @@ from app.api.predict_input import PredictRequest, prepared_sample
 from app.inference import NoWeightsError
 from app.inference.export import ExportFormat
 from app.service import RunCreated, RunPublic
-from app.training import DEFAULT_LR, TrainConfig
+from app.training import DEFAULT_LR, TrainConfig, Tuning
+from app.training.config import RegularizationName
 
 router = APIRouter(prefix="/api", tags=["runs"])
 
@@ -50,9 +51,29 @@ class ShareLink(BaseModel):
 
 
 class RunUpdate(BaseModel):
-    """A change to a running run."""
+    """Changes to a queued, running or paused run, from its next step (at least one)."""
 
-    lr: float = Field(gt=0.0, le=10.0, description="the new base learning rate, from the next step")
+    model_config = ConfigDict(extra="forbid")
+
+    lr: float | None = Field(
+        default=None, gt=0.0, le=10.0, description="the new base learning rate"
+    )
+    regularization: RegularizationName | None = Field(
+        default=None, description="the weight penalty added to the loss: none, l1 or l2"
+    )
+    regularization_rate: float | None = Field(
+        default=None, ge=0.0, le=10.0, description="the penalty's rate"
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> "RunUpdate":
+        if self.lr is None and self.regularization is None and self.regularization_rate is None:
+            raise ValueError("send at least one of lr, regularization, regularization_rate")
+        return self
+
+    def tuning(self) -> Tuning:
+        """The changes asked for."""
+        return Tuning(self.lr, self.regularization, self.regularization_rate)
 
 
 @router.get("/training/config")
@@ -135,9 +156,10 @@ def stop_run(run_id: str, playground: PlaygroundDep, user: UserDep) -> RunPublic
 
 @router.patch("/runs/{run_id}", responses=_STATE)
 def update_run(run_id: str, body: RunUpdate, playground: PlaygroundDep, user: UserDep) -> RunPublic:
-    """Change the learning rate of a queued, running or paused run."""
+    """Change the learning rate or the regularisation of a queued, running or paused run, from
+    its next step (as TensorFlow Playground does: no restart)."""
     owned_run(playground, run_id, user)
-    return playground.set_lr(run_id, body.lr)
+    return playground.tune(run_id, body.tuning())
 
 
 @router.delete("/runs/{run_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_STATE)
@@ -222,7 +244,14 @@ def read_confusion_cell(
     """The validation samples in one confusion-matrix cell, by the run's latest weights
     (pictures for 28×28 grey datasets)."""
     readable_run(playground, run_id, identity, share)
-    classes = len(playground.run_dataset(run_id).classes)
+    dataset = playground.run_dataset(run_id)
+    classes = len(dataset.classes)
+    if classes == 0:
+        raise invalid_input(
+            ["path", "run_id"],
+            f"this run learns '{dataset.name}', a regression problem: it has no classes, "
+            "so no confusion matrix",
+        )
     for name, value in (("label", label), ("prediction", prediction)):
         if value >= classes:
             raise invalid_input(

@@ -53,8 +53,9 @@ class DatasetInfo:
         return len(self.classes) if self.kind is TaskKind.CLASSIFICATION else 1
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form of the dataset list."""
+        """The JSON form of the dataset list (uploads also carry their `name` as `id`)."""
         return {
+            **({"id": self.name} if is_upload_id(self.name) else {}),
             "name": self.name,
             "title": self.title,
             "kind": self.kind.value,

@@ -1,7 +1,9 @@
 """Predict with a run's latest published weights, while it trains or after it ended.
 
 A sample is what the run's dataset holds: a 28×28 digit for MNIST, a (C, H, W) image in 0..1
-for other image datasets; it is standardised as the run's training data was.
+for other image datasets, or the feature values of a 2-D problem or a CSV; images are
+standardised as the run's training data was. A classifier answers class probabilities, a
+regression its value.
 
 The run's model comes from `RunModels` (built once, newer weights loaded in place); the
 prediction reads that copy, never the module being trained.
@@ -24,6 +26,7 @@ from app.data.registry import DEFAULT_DATASET, DatasetInfo, DatasetRef, dataset_
 from app.inference.run_models import CACHED_MODELS, RunModel, RunModels
 from app.training import RunManager, WeightSnapshot, parse_config
 from app.training.data import pixel_mean_std
+from app.training.objectives import objective_for
 from app.training.optim import probabilities
 from app.training.probe import layer_maps
 
@@ -32,23 +35,23 @@ DRAWING_SIDE = 28  # feature maps of a drawing travel at up to full MNIST resolu
 
 @dataclass(frozen=True)
 class Prediction:
-    """What the model makes of one digit."""
+    """What the model makes of one sample: a class with probabilities, or (regression) a value."""
 
-    prediction: int
-    probabilities: list[float]
+    prediction: int | None
+    probabilities: list[float] | None
     input: list[Any]  # the sample in 0..1, as the model saw it (before normalisation)
     step: int  # the training step the weights come from
     activations: list[dict[str, Any]] | None = None
     classes: list[str] | None = None  # the dataset's class names (index = class)
+    value: float | None = None  # a regression's output
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form the API answers with."""
-        data: dict[str, Any] = {
-            "prediction": self.prediction,
-            "probabilities": self.probabilities,
-            "input": self.input,
-            "step": self.step,
-        }
+        data: dict[str, Any] = {"input": self.input, "step": self.step}
+        if self.value is not None:
+            data["value"] = self.value
+        else:
+            data |= {"prediction": self.prediction, "probabilities": self.probabilities}
         if self.activations is not None:
             data["activations"] = self.activations
         if self.classes is not None:
@@ -93,8 +96,8 @@ class Predictor:
     def predict(
         self, run_id: str, sample: npt.NDArray[np.float32], activations: bool = False
     ) -> Prediction:
-        """Classify a prepared sample in 0..1: a 28×28 digit (white ink = 1 on black = 0) for
-        MNIST, or an image of the run's dataset's (C, H, W)."""
+        """Classify a prepared sample: a 28×28 digit in 0..1 (white ink = 1 on black = 0) for
+        MNIST, an image of the run's dataset's (C, H, W) in 0..1, or its feature values."""
         model = self.models.get(run_id)
         pixels = torch.from_numpy(np.ascontiguousarray(sample, dtype=np.float32))  # (28, 28)…
         dataset = parse_config(model.config).dataset
@@ -112,20 +115,24 @@ class Predictor:
             finally:
                 for handle in handles:
                     handle.remove()
-        probs = [round(p, 6) for p in probabilities(logits, _loss(model))[0].tolist()]
         maps = None
         if activations:
             maps = [
                 layer_maps(path, outputs[path][0], DRAWING_SIDE).to_dict()
                 for path, _ in model.convs
             ]
+        info = self._info(dataset)
+        shown = np.round(sample, 4).tolist()
+        if not objective_for(info.kind).counts_hits:  # a regression: its one output
+            return Prediction(None, None, shown, step, maps, value=float(logits[0, 0]))
+        probs = [round(p, 6) for p in probabilities(logits, _loss(model))[0].tolist()]
         return Prediction(
             prediction=int(np.argmax(probs)),
             probabilities=probs,
-            input=np.round(sample, 4).tolist(),
+            input=shown,
             step=step,
             activations=maps,
-            classes=list(self._info(dataset).classes),
+            classes=list(info.classes),
         )
 
     def _scaling(self, dataset: DatasetRef) -> tuple[float, float] | None:

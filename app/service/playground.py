@@ -21,7 +21,7 @@ from app.service.datasets import DatasetLibrary
 from app.service.run_views import RunPublic, run_view, run_views
 from app.settings import Settings
 from app.store import DatasetRecord, ModelRecord, NotFoundError, RunRecord, Store
-from app.training import RunManager
+from app.training import RunManager, Tuning
 
 HISTORY_TYPES = ("step", "epoch", "status", "done")
 
@@ -176,9 +176,9 @@ class Playground:
         """End the run at its next step (its last epoch's checkpoint is kept)."""
         return self.view(self._manager.stop(run_id))
 
-    def set_lr(self, run_id: str, lr: float) -> RunPublic:
-        """Train with base learning rate `lr` from the next step on."""
-        self._manager.set_lr(run_id, lr)
+    def tune(self, run_id: str, tuning: Tuning) -> RunPublic:
+        """Train with these settings (learning rate, regularisation) from the next step on."""
+        self._manager.tune(run_id, tuning)
         return self.view(self._record(run_id))
 
     def delete_run(self, run_id: str) -> None:

@@ -10,7 +10,7 @@ from app.training.config import (
     TrainConfig,
     parse_config,
 )
-from app.training.control import RunControl, StopKind
+from app.training.control import RunControl, StopKind, Tuning
 from app.training.data import DeviceData, DeviceSplit, prepare_data
 from app.training.device import DeviceError, configure_threads, resolve_device
 from app.training.events import (
@@ -23,16 +23,16 @@ from app.training.events import (
     StepEvent,
 )
 from app.training.manager import RunManager
-from app.training.recorder import Listener
-from app.training.scheduler import DeviceWorker
-from app.training.trainer import (
+from app.training.outputs import (
     Throttle,
-    Trainer,
     TrainingError,
     TrainingState,
     TrainResult,
     WeightSnapshot,
 )
+from app.training.recorder import Listener
+from app.training.scheduler import DeviceWorker
+from app.training.trainer import Trainer
 
 __all__ = [
     "DEFAULT_LR",
@@ -61,6 +61,7 @@ __all__ = [
     "Trainer",
     "TrainingError",
     "TrainingState",
+    "Tuning",
     "WeightSnapshot",
     "check_trainable",
     "configure_threads",

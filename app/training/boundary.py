@@ -93,16 +93,18 @@ class BoundaryPoints:
     test: int
     scale: float
     xy: bytes  # (train + test, 2) int16 LE
-    labels: bytes  # (train + test,) uint8 class index (0: "-1", 1: "+1")
+    labels: bytes  # (train + test,) uint8 class index (0: "-1", 1: "+1"); regression: sign
+    values: bytes | None = None  # regression: (train + test,) uint8, 127.5 + 127.5·value (-1..1)
 
     def to_dict(self) -> dict[str, Any]:
-        """{"train", "test", "scale", "xy": base64, "labels": base64}."""
+        """{"train", "test", "scale", "xy": base64, "labels": base64, "values": base64|null}."""
         return {
             "train": self.train,
             "test": self.test,
             "scale": self.scale,
             "xy": _b64(self.xy),
             "labels": _b64(self.labels),
+            "values": None if self.values is None else _b64(self.values),
         }
 
 
@@ -346,10 +348,14 @@ def _points(params: PlanarParams) -> BoundaryPoints:
     coords = torch.cat([data.train.inputs, data.test.inputs]).numpy()  # (N, 2) x1, x2
     targets = torch.cat([data.train.targets, data.test.targets]).numpy()  # (N,)
     scaled = np.clip(np.rint(coords * POINT_SCALE), -32767, 32767).astype("<i2")
+    values = None
+    if data.kind is TaskKind.REGRESSION:
+        values = np.rint(127.5 + 127.5 * np.clip(targets, -1.0, 1.0)).astype(np.uint8).tobytes()
     return BoundaryPoints(
         train=len(data.train),
         test=len(data.test),
         scale=1.0 / POINT_SCALE,
         xy=scaled.tobytes(),
         labels=(targets > 0).astype(np.uint8).tobytes(),
+        values=values,
     )

@@ -24,6 +24,7 @@ class CheckpointMeta:
     train_seconds: float = 0.0  # seconds of training steps so far
     samples: int = 0  # training digits seen so far
     best_val_accuracy: float | None = None
+    best_score: float | None = None  # what "best" compares: the accuracy, or -loss (regression)
     best_epoch: int | None = None
     stale_epochs: int = 0  # epochs since the best one (early stopping)
     final: bool = False  # the run's last checkpoint

@@ -7,6 +7,7 @@ from app.data.registry import DatasetError, DatasetInfo, DatasetRef, Datasets
 from app.nn import ModelSpec, ModelSummary
 from app.training.config import ConfigError, TrainConfig
 from app.training.data import check_sample_size, describe_shape
+from app.training.objectives import objective_for
 
 
 def dataset_info(datasets: Datasets, ref: DatasetRef) -> DatasetInfo:
@@ -25,31 +26,23 @@ def check_trainable(
     spec: ModelSpec, summary: ModelSummary, config: TrainConfig, dataset: DatasetInfo | Dataset
 ) -> None:
     """Raise ConfigError (naming the field) if the model cannot learn `dataset` with `config`:
-    its input must hold one sample, its output one score per class."""
+    its input must hold one sample, its output one score per class (or one value), and the
+    loss must fit the targets."""
     issues: list[tuple[str, str]] = []
     try:
         check_sample_size(spec.input_shape, dataset.input_shape, dataset.name)
     except ValueError as error:
         field, _, message = str(error).partition(": ")
         issues.append((field, message))
-    if dataset.kind is not TaskKind.CLASSIFICATION:
+    objective = objective_for(dataset.kind)
+    if tuple(summary.output_shape) != (dataset.outputs,):
+        issues.append(("layers", _output_advice(summary, dataset)))
+    if config.loss not in objective.losses:
         issues.append(
             (
-                "dataset",
-                f"'{dataset.name}' is a regression problem; runs train "
-                "classifiers for now: choose a classification dataset",
-            )
-        )
-    elif tuple(summary.output_shape) != (dataset.outputs,):
-        shown = describe_shape(summary.output_shape)
-        what = "digit" if dataset.name == "mnist" else "sample"
-        name = "MNIST" if dataset.name == "mnist" else f"'{dataset.name}'"
-        issues.append(
-            (
-                "layers",
-                f"the model outputs {shown} values per {what}; {name} needs "
-                f"{dataset.outputs} class scores: end with a linear layer of "
-                f"{dataset.outputs} out_features",
+                "loss",
+                f"'{dataset.name}' is {objective.description}: train it with loss"
+                f" {' or '.join(objective.losses)}, not {config.loss}",
             )
         )
     last_type = spec.layers[-1].type
@@ -62,3 +55,23 @@ def check_trainable(
         )
     if issues:
         raise ConfigError(issues)
+
+
+def fit_config(config: TrainConfig, dataset: DatasetInfo | Dataset) -> TrainConfig:
+    """`config` completed for the dataset: a regression trains with mse unless a loss was named."""
+    return objective_for(dataset.kind).fit(config)
+
+
+def _output_advice(summary: ModelSummary, dataset: DatasetInfo | Dataset) -> str:
+    """What the model outputs and what the dataset needs, with the fix."""
+    shown = describe_shape(summary.output_shape)
+    what = "digit" if dataset.name == "mnist" else "sample"
+    name = "MNIST" if dataset.name == "mnist" else f"'{dataset.name}'"
+    if dataset.kind is TaskKind.REGRESSION:
+        needs = "one value (a regression)"
+    else:
+        needs = f"{dataset.outputs} class scores"
+    return (
+        f"the model outputs {shown} values per {what}; {name} needs {needs}: end with a "
+        f"linear layer of {dataset.outputs} out_features"
+    )

@@ -1,4 +1,5 @@
-"""Live control of a run from any thread: pause, resume, stop, change the learning rate.
+"""Live control of a run from any thread: pause, resume, stop, and tuning (the learning rate,
+the regularisation) from the next step on.
 
 The trainer reads one plain attribute, `pending`, at every step (no lock, no host sync) and
 only takes the lock when something was asked for.
@@ -7,8 +8,11 @@ only takes the lock when something was asked for.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
+from typing import Any
+
+REGULARIZATIONS = ("none", "l1", "l2")
 
 
 class StopKind(StrEnum):
@@ -19,12 +23,47 @@ class StopKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Tuning:
+    """Settings a run takes while it trains, as TensorFlow Playground does (None: unchanged)."""
+
+    lr: float | None = None
+    regularization: str | None = None
+    regularization_rate: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.lr is not None and (not self.lr > 0.0 or self.lr > 10.0):
+            raise ValueError(f"lr: must be > 0 and ≤ 10, got {self.lr!r}")
+        if self.regularization is not None and self.regularization not in REGULARIZATIONS:
+            raise ValueError(
+                f"regularization: must be one of {', '.join(REGULARIZATIONS)}, "
+                f"got {self.regularization!r}"
+            )
+        rate = self.regularization_rate
+        if rate is not None and (not rate >= 0.0 or rate > 10.0):
+            raise ValueError(f"regularization_rate: must be ≥ 0 and ≤ 10, got {rate!r}")
+
+    def then(self, newer: Tuning) -> Tuning:
+        """These settings with `newer`'s given ones on top."""
+        return replace(self, **newer.changes())
+
+    def changes(self) -> dict[str, Any]:
+        """The settings given, by config field name (the wire form)."""
+        return {name: value for name, value in asdict(self).items() if value is not None}
+
+    def regularization_changes(self) -> dict[str, Any]:
+        """The changes that alter the loss's weight penalty."""
+        changes = self.changes()
+        changes.pop("lr", None)
+        return changes
+
+
+@dataclass(frozen=True, slots=True)
 class Commands:
     """What was asked since the trainer last looked."""
 
     pause: bool
     stop: StopKind | None
-    lr: float | None
+    tuning: Tuning | None
 
 
 class RunControl:
@@ -34,7 +73,7 @@ class RunControl:
         self._condition = threading.Condition()
         self._paused = False
         self._stop: StopKind | None = None
-        self._lr: float | None = None
+        self._tuning: Tuning | None = None
         self.pending = False  # read by the trainer every step; set under the lock
 
     @property
@@ -70,17 +109,19 @@ class RunControl:
 
     def set_lr(self, lr: float) -> None:
         """Use `lr` as the base learning rate from the next step on (schedules scale it)."""
-        if not lr > 0.0 or lr > 10.0:
-            raise ValueError(f"lr: must be > 0 and ≤ 10, got {lr!r}")
+        self.tune(Tuning(lr=float(lr)))
+
+    def tune(self, tuning: Tuning) -> None:
+        """Train with these settings from the next step on (later changes win)."""
         with self._condition:
-            self._lr = float(lr)
+            self._tuning = tuning if self._tuning is None else self._tuning.then(tuning)
             self.pending = True
 
     def take(self) -> Commands:
-        """What was asked (an lr change is handed out once); called by the trainer."""
+        """What was asked (tuning is handed out once); called by the trainer."""
         with self._condition:
-            commands = Commands(self._paused, self._stop, self._lr)
-            self._lr = None
+            commands = Commands(self._paused, self._stop, self._tuning)
+            self._tuning = None
             self.pending = self._paused or self._stop is not None
             return commands
 

@@ -10,13 +10,15 @@ import torch
 
 from app.data import Mnist
 from app.data.dataset import ArraySplit, Dataset
+from app.training.objectives import CLASSIFICATION, Objective, objective_for
 
 NUM_CLASSES = 10  # MNIST's; other datasets say their own (DeviceData.num_classes)
 
 
 @dataclass(frozen=True)
 class DeviceSplit:
-    """One split ready for the model: inputs (N, *input_shape) float32, labels (N,) int64.
+    """One split ready for the model: inputs (N, *input_shape) float32, labels (N,): int64
+    classes, or float32 values for regression.
 
     `images`: the samples as uint8 pictures on the CPU, (N, H, W) for one-channel images (for
     pictures in events), or None for other data.
@@ -38,7 +40,8 @@ class DeviceData:
     validation: DeviceSplit
     test: DeviceSplit
     device: torch.device
-    num_classes: int = NUM_CLASSES
+    num_classes: int = NUM_CLASSES  # 0 for regression
+    objective: Objective = CLASSIFICATION
 
 
 def describe_shape(shape: Sequence[int]) -> str:
@@ -81,6 +84,7 @@ def prepare_data(
         dataset = dataset.to_dataset()
     check_sample_size(input_shape, dataset.input_shape, dataset.name)
     shape = tuple(input_shape)
+    objective = objective_for(dataset.kind)
     mean, std = pixel_mean_std(dataset) if dataset.is_image and normalize else (0.0, 1.0)
 
     def prepare(split: ArraySplit, limit: int | None) -> DeviceSplit:
@@ -91,7 +95,7 @@ def prepare_data(
             if normalize:
                 inputs.sub_(mean).div_(std)
         inputs = inputs.reshape(len(samples), *shape).contiguous()  # (N, *input_shape)
-        labels = split.targets[: len(samples)].to(device=device, dtype=torch.int64)
+        labels = split.targets[: len(samples)].to(device=device, dtype=objective.label_dtype)
         # Pictures in events are 28×28 grey (what the pages draw); other data has none.
         pictures = samples[:, 0] if tuple(samples.shape[1:]) == (1, 28, 28) else None
         return DeviceSplit(inputs, labels, pictures)  # pictures: (N, 28, 28) uint8
@@ -102,6 +106,7 @@ def prepare_data(
         test=prepare(dataset.test, eval_limit),
         device=device,
         num_classes=len(dataset.classes),
+        objective=objective,
     )
 
 

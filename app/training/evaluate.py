@@ -1,4 +1,5 @@
-"""Evaluation on a held-out split: loss, accuracy, confusion matrix, confidently wrong digits."""
+"""Evaluation on a held-out split: loss, and for classes accuracy, the confusion matrix and the
+confidently wrong digits."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from torch import nn
 from app.training.config import TrainConfig
 from app.training.data import NUM_CLASSES, DeviceSplit
 from app.training.events import WrongExample
-from app.training.optim import loss_targets, make_loss, probabilities
+from app.training.objectives import CLASSIFICATION, Objective
+from app.training.optim import make_loss, probabilities
 
 EVAL_BATCH = 1000
 WRONG_EXAMPLES = 8
@@ -22,10 +24,15 @@ class Evaluation:
     """What a model scores on one split."""
 
     loss: float
-    accuracy: float
+    accuracy: float | None  # None for regression
     count: int
-    confusion: tuple[tuple[int, ...], ...]  # [label][prediction]
+    confusion: tuple[tuple[int, ...], ...]  # [label][prediction]; () for regression
     wrong: tuple[WrongExample, ...]  # most confident mistakes first
+
+    @property
+    def score(self) -> float:
+        """Higher is better: the accuracy, or (regression) the negated loss."""
+        return self.accuracy if self.accuracy is not None else -self.loss
 
 
 def autocast(device: torch.device, precision: str) -> AbstractContextManager[object]:
@@ -42,6 +49,7 @@ def evaluate(
     config: TrainConfig,
     device: torch.device,
     num_classes: int = NUM_CLASSES,
+    objective: Objective = CLASSIFICATION,
 ) -> Evaluation:
     """Score `module` (in eval mode, batched, no gradients) on `split`; its mode is restored."""
     was_training = module.training
@@ -56,25 +64,28 @@ def evaluate(
             labels = split.labels[start : start + EVAL_BATCH]  # (B,)
             with autocast(device, config.precision):
                 outputs = module(inputs).float()  # (B, C)
-            targets = loss_targets(config, labels, num_classes)
+            targets = objective.targets(config, labels, num_classes)
             loss_sum += loss_function(outputs, targets) * len(labels)
-            confidence, prediction = probabilities(outputs, config.loss).max(dim=1)  # (B,)
-            predictions.append(prediction)
-            confidences.append(confidence)
+            if objective.counts_hits:
+                confidence, prediction = probabilities(outputs, config.loss).max(dim=1)  # (B,)
+                predictions.append(prediction)
+                confidences.append(confidence)
     finally:
         module.train(was_training)
+    count = len(split)
+    loss = loss_sum.item() / count
+    if not objective.counts_hits:
+        return Evaluation(loss=loss, accuracy=None, count=count, confusion=(), wrong=())
     prediction = torch.cat(predictions)  # (N,)
     confidence = torch.cat(confidences)  # (N,)
     labels = split.labels
     confusion = torch.bincount(labels * num_classes + prediction, minlength=num_classes**2)
-    wrong = _most_confident_wrong(split, prediction, confidence)
-    count = len(split)
     return Evaluation(
-        loss=loss_sum.item() / count,
+        loss=loss,
         accuracy=(prediction == labels).sum().item() / count,
         count=count,
         confusion=tuple(tuple(row) for row in confusion.view(num_classes, num_classes).tolist()),
-        wrong=wrong,
+        wrong=_most_confident_wrong(split, prediction, confidence),
     )
 
 

@@ -89,7 +89,7 @@ class StepEvent(Event):
     epoch: int  # 1-based
     epoch_progress: float  # 0..1 through this epoch
     loss: float
-    accuracy: float
+    accuracy: float | None  # None where the targets are values (regression), as below
     lr: float
     samples_per_s: float
 
@@ -123,16 +123,16 @@ class EpochEvent(Event):
     epoch: int
     step: int
     train_loss: float
-    train_accuracy: float
+    train_accuracy: float | None
     val_loss: float
-    val_accuracy: float
+    val_accuracy: float | None
     val_count: int
     seconds: float  # wall time of the epoch, evaluation included
     train_seconds: float  # time in training steps since the run began, pauses excluded
     samples_per_s: float  # training throughput of the epoch
     lr: float
-    best: bool  # the best validation accuracy so far
-    confusion: tuple[tuple[int, ...], ...]  # [label][prediction], 10×10
+    best: bool  # the best validation accuracy (regression: loss) so far
+    confusion: tuple[tuple[int, ...], ...]  # [label][prediction], C×C; () for regression
     wrong: tuple[WrongExample, ...]
 
 
@@ -200,12 +200,13 @@ class DoneEvent(Event):
     epochs: int  # epochs begun (a max_steps run may end inside one)
     steps: int
     test_loss: float
-    test_accuracy: float
+    test_accuracy: float | None
     test_count: int
-    val_accuracy: float
-    best_val_accuracy: float
+    val_accuracy: float | None
+    best_val_accuracy: float | None
     best_epoch: int
     early_stopped: bool
     seconds: float  # wall time of the run, evaluation included
     train_seconds: float  # time in training steps (events included, evaluation not)
     samples_per_s: float  # training throughput
+    val_loss: float | None = None

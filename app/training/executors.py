@@ -9,8 +9,8 @@ from app.data.registry import Datasets
 from app.settings import Settings
 from app.training.control import RunControl
 from app.training.job import ExecutorLostError, RunJob, RunSink, train_job
+from app.training.outputs import TrainResult
 from app.training.process import ProcessExecutor
-from app.training.trainer import TrainResult
 
 
 class Executor(Protocol):

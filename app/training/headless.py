@@ -11,12 +11,13 @@ import torch
 from app.data.registry import DatasetPlaces, Datasets
 from app.nn import build_model
 from app.settings import Settings
-from app.training.checks import check_trainable, dataset_info
+from app.training.checks import check_trainable, dataset_info, fit_config
 from app.training.config import TrainConfig
 from app.training.data import prepare_data
 from app.training.device import configure_threads, resolve_device
 from app.training.events import EpochEvent, Event, StepEvent
-from app.training.trainer import Trainer, TrainResult
+from app.training.outputs import TrainResult
+from app.training.trainer import Trainer
 
 
 class JsonLines:
@@ -51,15 +52,15 @@ class ProgressBar:
             self._bar.update(event.step - self._bar.n)
             self._bar.set_postfix(
                 loss=f"{event.loss:.4f}",
-                acc=f"{event.accuracy:.3f}",
+                acc=_figure(event.accuracy, 3),
                 lr=f"{event.lr:.2e}",
                 refresh=False,
             )
         elif isinstance(event, EpochEvent):
             self._bar.write(
                 f"epoch {event.epoch}: train loss {event.train_loss:.4f} "
-                f"acc {event.train_accuracy:.4f} | val loss {event.val_loss:.4f} "
-                f"acc {event.val_accuracy:.4f} | {event.seconds:.1f} s, "
+                f"acc {_figure(event.train_accuracy)} | val loss {event.val_loss:.4f} "
+                f"acc {_figure(event.val_accuracy)} | {event.seconds:.1f} s, "
                 f"{event.samples_per_s:,.0f} samples/s",
                 file=self.stream,
             )
@@ -94,7 +95,9 @@ def train_headless(
             uploads=settings.data_dir / "datasets",
         )
     )
-    check_trainable(built.spec, built.summary, config, dataset_info(datasets, config.dataset))
+    info = dataset_info(datasets, config.dataset)
+    config = fit_config(config, info)
+    check_trainable(built.spec, built.summary, config, info)
     device = resolve_device(settings.device)
     if device.type == "cpu":
         configure_threads(
@@ -124,11 +127,25 @@ def train_headless(
         out.write(
             f"{result.status}: {result.epochs} epoch(s), {result.steps} steps in "
             f"{result.seconds:.1f} s ({result.samples_per_s:,.0f} samples/s training); "
-            f"validation accuracy {_percent(result.val_accuracy)}, "
-            f"test accuracy {_percent(result.test_accuracy)}\n"
+            f"{_final_figures(result)}\n"
         )
     return result
 
 
 def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.2f}%"
+
+
+def _figure(value: float | None, digits: int = 4) -> str:
+    """A number for the terminal; n/a where there is none (accuracy of a regression)."""
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _final_figures(result: TrainResult) -> str:
+    """The accuracies, or for a regression the losses (mean squared error)."""
+    if result.val_accuracy is None and result.val_loss is not None:
+        return f"validation loss {_figure(result.val_loss)}, test loss {_figure(result.test_loss)}"
+    return (
+        f"validation accuracy {_percent(result.val_accuracy)}, "
+        f"test accuracy {_percent(result.test_accuracy)}"
+    )

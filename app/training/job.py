@@ -23,14 +23,14 @@ from app.training.config import ConfigError, TrainConfig
 from app.training.control import RunControl
 from app.training.data import prepare_data
 from app.training.events import SeqCounter
-from app.training.trainer import (
+from app.training.outputs import (
     Throttle,
-    Trainer,
     TrainingError,
     TrainingState,
     TrainResult,
     WeightSnapshot,
 )
+from app.training.trainer import Trainer
 
 
 class ExecutorLostError(TrainingError):

@@ -31,18 +31,18 @@ from app.store import (
     Store,
     load_checkpoint,
 )
-from app.training.checks import check_trainable, dataset_info
+from app.training.checks import check_trainable, dataset_info, fit_config
 from app.training.config import ConfigError, TrainConfig, parse_config
-from app.training.control import StopKind
+from app.training.control import StopKind, Tuning
 from app.training.device import configure_threads, resolve_device
 from app.training.events import FRAME_TYPES, SeqCounter, StatusEvent
 from app.training.executors import Executor, ExecutorLostError, make_executor
 from app.training.job import RunJob, describe_failure
+from app.training.outputs import Throttle, TrainingError, TrainingState, TrainResult, WeightSnapshot
 from app.training.recorder import ActiveRun, Listener, Recorder, RecordingSink
 from app.training.recovery import recover, requeue_interrupted
 from app.training.scheduler import Scheduler
 from app.training.stored_weights import StoredWeights
-from app.training.trainer import Throttle, TrainingError, TrainingState, TrainResult, WeightSnapshot
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ class RunManager:
         model = self.store.get_model(model_id)
         if model is None:
             raise NotFoundError(f"no model {model_id}")
-        self._check_trainable(model.spec, train_config)
+        _, train_config = self._check_trainable(model.spec, train_config)
         record = self.store.create_run(
             model_id, train_config.model_dump(mode="json"), owner, max_active, starter=starter
         )
@@ -198,18 +198,19 @@ class RunManager:
         owner: str | None = None,
     ) -> RunRecord:
         """Save `spec` as a model and queue a run of it (a shortcut for scripts and tests)."""
-        train_config = parse_config(config)
-        model_spec = self._check_trainable(spec, train_config)
+        model_spec, train_config = self._check_trainable(spec, parse_config(config))
         model = self.create_model(name, model_spec, owner)
         return self.submit(model.id, train_config, owner)
 
-    def _check_trainable(self, spec: object, config: TrainConfig) -> ModelSpec:
-        """The parsed spec, if it can learn the config's dataset (SpecError, ConfigError)."""
+    def _check_trainable(self, spec: object, config: TrainConfig) -> tuple[ModelSpec, TrainConfig]:
+        """The parsed spec and the config completed for its dataset (see `fit_config`), if the
+        model can learn the dataset (SpecError, ConfigError)."""
         limits = self.settings.spec_limits()
         model_spec = parse_spec(spec, limits)
         dataset = dataset_info(self.datasets, config.dataset)
+        config = fit_config(config, dataset)
         check_trainable(model_spec, summarize(model_spec, limits), config, dataset)
-        return model_spec
+        return model_spec, config
 
     def delete_run(self, run_id: str) -> None:
         """Delete a finished run, its history, checkpoint and cached weights (NotFoundError;
@@ -262,7 +263,12 @@ class RunManager:
 
     def set_lr(self, run_id: str, lr: float) -> None:
         """Change a run's base learning rate from its next step (ValueError if out of range)."""
-        self._active_run(run_id, "change the learning rate of").control.set_lr(lr)
+        self.tune(run_id, Tuning(lr=lr))
+
+    def tune(self, run_id: str, tuning: Tuning) -> None:
+        """Change a queued, running or paused run's learning rate or regularisation from its
+        next step (ConflictError once it has ended)."""
+        self._active_run(run_id, "change the settings of").control.tune(tuning)
 
     def wait(self, run_id: str, timeout: float | None = None) -> RunRecord:
         """Block until the run is no longer queued, running or paused (or `timeout` passes)."""

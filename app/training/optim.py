@@ -11,7 +11,6 @@ import torch.nn.functional as F  # noqa: N812 (PyTorch's own convention)
 from torch import nn
 
 from app.training.config import TrainConfig
-from app.training.data import NUM_CLASSES
 
 ONECYCLE_WARMUP = 0.25  # fraction of the run spent warming up
 ONECYCLE_START = 1 / 25  # the warm-up starts at peak lr × this
@@ -81,10 +80,10 @@ LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def make_loss(config: TrainConfig, *, training: bool = True) -> LossFunction:
-    """loss(outputs (B, 10), targets) → mean loss; label smoothing only while training.
+    """loss(outputs (B, C), targets) → mean loss; label smoothing only while training.
 
-    Targets are class indices (B,) for cross_entropy and nll, one-hot rows (B, 10) for mse
-    (see `loss_targets`).
+    Targets are class indices (B,) for cross_entropy and nll; for mse one-hot rows (B, C), or
+    the values (B, 1) of a regression (see `Objective.targets`).
     """
     smoothing = config.label_smoothing if training else 0.0
     match config.loss:
@@ -114,15 +113,6 @@ def weight_penalty(config: TrainConfig, module: nn.Module) -> Callable[[], torch
         return rate * 0.5 * torch.stack([weight.square().sum() for weight in weights]).sum()
 
     return penalty
-
-
-def loss_targets(
-    config: TrainConfig, labels: torch.Tensor, num_classes: int = NUM_CLASSES
-) -> torch.Tensor:
-    """What the loss compares outputs with: the labels (N,), or one-hot rows (N, C) for mse."""
-    if config.loss == "mse":
-        return F.one_hot(labels, num_classes).float()  # (N, C)
-    return labels
 
 
 def probabilities(outputs: torch.Tensor, loss: str) -> torch.Tensor:

@@ -23,9 +23,9 @@ from app.data import Mnist
 from app.data.registry import DatasetPlaces, Datasets
 from app.training.control import RunControl
 from app.training.job import ExecutorLostError, RunJob, RunSink
+from app.training.outputs import TrainingError, TrainResult
 from app.training.process_child import serve_jobs
 from app.training.remote import control_state, pack_job, pump
-from app.training.trainer import TrainingError, TrainResult
 from app.training.wire import ControlState, split_message
 
 logger = logging.getLogger(__name__)

@@ -103,14 +103,14 @@ class RunActor:
 
     def control(self, run_id: str, number: int, state: ControlState) -> None:
         """Bring the run's control to the server's state number `number` (unless a newer one
-        came first; an lr change is applied whenever it comes)."""
+        came first; tuning is applied whenever it comes)."""
         with self._lock:
             if run_id != self._run_id:
                 if number > self._early.get(run_id, (0, state))[0]:
                     self._early[run_id] = (number, state)  # its job has not started yet
                 return
             if number < self._control_number:
-                state = (self._control.paused, None, state[2])  # stale: keep its lr only
+                state = (self._control.paused, None, state[2])  # stale: keep its tuning only
             self._control_number = max(self._control_number, number)
             apply_control(self._control, state)
 

@@ -30,9 +30,9 @@ from app.data.registry import DEFAULT_DATASET, DatasetRef, Datasets, dataset_key
 from app.settings import Settings
 from app.training.control import RunControl
 from app.training.job import ExecutorLostError, RunJob, RunSink
+from app.training.outputs import TrainingError, TrainResult
 from app.training.ray_actor import RunActor
 from app.training.remote import control_state, pack_job, pump
-from app.training.trainer import TrainingError, TrainResult
 from app.training.wire import ControlState, split_message
 
 logger = logging.getLogger(__name__)

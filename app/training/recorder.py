@@ -23,7 +23,7 @@ from app.training.checkpoint_meta import CheckpointMeta
 from app.training.control import RunControl
 from app.training.events import FRAME_TYPES, Event, SeqCounter, StatusEvent
 from app.training.job import disk_problem
-from app.training.trainer import TrainingError, TrainingState, TrainResult, WeightSnapshot
+from app.training.outputs import TrainingError, TrainingState, TrainResult, WeightSnapshot
 
 logger = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Protocol
 
-from app.training.control import RunControl, StopKind
+from app.training.control import RunControl, StopKind, Tuning
 from app.training.job import RunJob, RunSink, describe_failure
-from app.training.trainer import TrainingError, TrainingState, TrainResult, WeightSnapshot
+from app.training.outputs import TrainingError, TrainingState, TrainResult, WeightSnapshot
 from app.training.wire import ControlState, fields_of, pack_tensors, unpack_tensors
 
 POLL_SECONDS = 0.02  # how often a pumping worker looks at the run's control
@@ -56,9 +56,9 @@ class MessageSink:
 
 def apply_control(control: RunControl, state: ControlState) -> None:
     """Bring a run's control to the state the server holds."""
-    paused, stop, lr = state
-    if lr is not None:
-        control.set_lr(lr)
+    paused, stop, tuning = state
+    if tuning:
+        control.tune(Tuning(**tuning))
     if stop is not None:
         control.stop(StopKind(stop))
     if paused and not control.paused:
@@ -100,9 +100,10 @@ def pack_job(job: RunJob) -> tuple[RunJob, bytes | None]:
 
 
 def control_state(control: RunControl) -> ControlState:
-    """The control's state; a pending lr change is taken (it is handed over once)."""
+    """The control's state; pending tuning is taken (it is handed over once)."""
     commands = control.take()
-    return commands.pause, None if commands.stop is None else commands.stop.value, commands.lr
+    tuning = None if commands.tuning is None else commands.tuning.changes()
+    return commands.pause, None if commands.stop is None else commands.stop.value, tuning
 
 
 def pump(

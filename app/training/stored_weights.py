@@ -8,7 +8,7 @@ from pathlib import Path
 
 from app.store import CheckpointError, load_checkpoint
 from app.training.checkpoint_meta import CheckpointMeta
-from app.training.trainer import WeightSnapshot
+from app.training.outputs import WeightSnapshot
 
 logger = logging.getLogger(__name__)
 

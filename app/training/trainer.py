@@ -12,7 +12,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import torch
 from torch import nn
@@ -21,7 +21,7 @@ from app.nn import BuiltModel
 from app.training.checkpoint_meta import CheckpointMeta
 from app.training.config import TrainConfig
 from app.training.control import Commands, RunControl, StopKind
-from app.training.data import DeviceData, epoch_batches
+from app.training.data import DeviceData, DeviceSplit, epoch_batches
 from app.training.evaluate import Evaluation, evaluate
 from app.training.events import (
     DoneEvent,
@@ -32,87 +32,18 @@ from app.training.events import (
     StatusEvent,
     StepEvent,
 )
-from app.training.optim import (
-    loss_targets,
-    lr_factor,
-    make_loss,
-    make_optimizer,
-    weight_penalty,
+from app.training.optim import lr_factor, make_loss, make_optimizer, weight_penalty
+from app.training.outputs import (
+    Throttle,
+    TrainingError,
+    TrainingState,
+    TrainResult,
+    WeightSnapshot,
 )
 from app.training.probe import FeatureProbe
 
 EmitFunction = Callable[[Event], None]
-
-
-class TrainingError(RuntimeError):
-    """Training cannot go on (e.g. the loss became NaN); the message says why, for people."""
-
-
-@dataclass(frozen=True)
-class Throttle:
-    """Minimum seconds between two step events and between two feature-map frames."""
-
-    step_s: float = 0.1
-    feature_maps_s: float = 0.5
-
-
-@dataclass
-class TrainingState:
-    """What a checkpoint holds: weights, optimizer state, counters and random states."""
-
-    model_state: dict[str, torch.Tensor]
-    optimizer_state: dict[str, Any] | None
-    meta: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class WeightSnapshot:
-    """A CPU copy of the weights at some step, for predictions while training goes on."""
-
-    step: int
-    epoch: int
-    state: dict[str, torch.Tensor]
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    """How a run ended and its figures; test figures only for completed runs."""
-
-    status: str  # completed, stopped or interrupted
-    epochs: int
-    steps: int
-    seconds: float
-    train_seconds: float
-    samples: int
-    val_accuracy: float | None
-    best_val_accuracy: float | None
-    best_epoch: int | None
-    test_accuracy: float | None
-    test_loss: float | None
-    early_stopped: bool
-
-    @property
-    def samples_per_s(self) -> float:
-        """Training throughput: digits per second of training steps."""
-        return self.samples / self.train_seconds if self.train_seconds > 0 else 0.0
-
-    def summary(self) -> dict[str, Any]:
-        """The JSON form (the CLI's last line)."""
-        return {
-            "type": "summary",
-            "status": self.status,
-            "epochs": self.epochs,
-            "steps": self.steps,
-            "seconds": round(self.seconds, 3),
-            "train_seconds": round(self.train_seconds, 3),
-            "samples_per_s": round(self.samples_per_s, 1),
-            "val_accuracy": self.val_accuracy,
-            "best_val_accuracy": self.best_val_accuracy,
-            "best_epoch": self.best_epoch,
-            "test_accuracy": self.test_accuracy,
-            "test_loss": self.test_loss,
-            "early_stopped": self.early_stopped,
-        }
+_TUNED = ("regularization", "regularization_rate")  # config fields changed while training
 
 
 def _cpu_copy(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -162,7 +93,7 @@ class _EpochState:
     started: float
     start_step: int
     loss_sum: torch.Tensor  # () sum of batch mean losses
-    correct: torch.Tensor  # () int64
+    correct: torch.Tensor  # () int64 (stays 0 for regression)
     progress: _Progress
     samples: int = 0
     paused_seconds: float = 0.0
@@ -182,8 +113,10 @@ class _EpochState:
 
 @dataclass
 class _Best:
-    """Early-stopping bookkeeping."""
+    """Early-stopping bookkeeping: the best validation score (accuracy, or -loss for
+    regression) and that epoch's accuracy."""
 
+    score: float | None = None
     accuracy: float | None = None
     epoch: int | None = None
     stale_epochs: int = 0
@@ -199,7 +132,7 @@ class FrameSource(Protocol):
 
 
 class Trainer:
-    """Trains one built model on MNIST tensors; `run()` blocks until the run ends."""
+    """Trains one built model on a dataset's tensors; `run()` blocks until the run ends."""
 
     def __init__(
         self,
@@ -231,7 +164,9 @@ class Trainer:
         self.throttle = throttle or Throttle()
         self.optimizer = make_optimizer(self.module.parameters(), config, self.device)
         self._loss = make_loss(config)
-        self._targets = loss_targets(config, data.train.labels, data.num_classes)  # (N,)|(N, C)
+        self._objective = data.objective
+        # (N,) class indices, (N, C) one-hot rows for mse, or (N, 1) values (regression)
+        self._targets = data.objective.targets(config, data.train.labels, data.num_classes)
         self._probe = (
             FeatureProbe(
                 self.module,
@@ -256,6 +191,7 @@ class Trainer:
         self._generator = torch.Generator().manual_seed(config.seed)
         self._last_validation: Evaluation | None = None
         self._next_step_event = self._next_maps = 0.0  # the first step makes a point and a frame
+        self._next_checkpoint = time.perf_counter() + self.throttle.checkpoint_s
         self._current = _EpochState.begin(self.step, self.device)
         if resume is not None:
             self._restore(resume)
@@ -289,6 +225,7 @@ class Trainer:
         pictures = self._probe is not None or self._frames is not None
         inputs, labels, targets = train.inputs, train.labels, self._targets
         scheduled = config.schedule != "none"
+        count_hits = self._objective.hits if self._objective.counts_hits else None
         train_step = self._step_function()
         batches = epoch_batches(len(train), config.batch_size, self._generator, self.device)
         epoch = self._current = _EpochState.begin(self.step, self.device)
@@ -299,14 +236,16 @@ class Trainer:
                 stop = self._obey()
                 if stop is not None:
                     break
+                train_step = self._step_function()  # the regularisation may have changed
                 next_step_event = 0.0  # show the effect of a command at once
             if scheduled:
                 self._set_lr(self.step)
-            batch_targets = targets.index_select(0, index)  # (B,) or (B, 10)
+            batch_targets = targets.index_select(0, index)  # (B,), (B, C) or (B, 1)
             outputs, loss = train_step(inputs.index_select(0, index), batch_targets)
-            batch_labels = batch_targets if targets is labels else labels.index_select(0, index)
             epoch.loss_sum += loss.detach()
-            epoch.correct += (outputs.argmax(dim=1) == batch_labels).sum()
+            if count_hits is not None:
+                batch_labels = batch_targets if targets is labels else labels.index_select(0, index)
+                epoch.correct += count_hits(outputs, batch_labels)
             self.step += 1
             epoch.samples += index.shape[0]
             now = time.perf_counter()
@@ -362,14 +301,13 @@ class Trainer:
         steps = max(self.step - epoch.start_step, 1)
         train_loss = epoch.loss_sum.item() / steps
         self._check_finite(train_loss)
-        validation = evaluate(
-            self.module, self.data.validation, self.config, self.device, self.data.num_classes
-        )
+        validation = self._evaluate(self.data.validation)
         self._last_validation = validation
         best = self._best
-        improved = best.accuracy is None or validation.accuracy > best.accuracy
+        improved = best.score is None or validation.score > best.score
         if improved:
-            best.accuracy, best.epoch, best.stale_epochs = validation.accuracy, self.epoch, 0
+            best.score, best.accuracy = validation.score, validation.accuracy
+            best.epoch, best.stale_epochs = self.epoch, 0
             if self._keeps_best_weights():
                 best.state = _cpu_copy(self.module.state_dict())
         else:
@@ -381,7 +319,7 @@ class Trainer:
                 epoch=self.epoch,
                 step=self.step,
                 train_loss=train_loss,
-                train_accuracy=epoch.correct.item() / max(epoch.samples, 1),
+                train_accuracy=self._accuracy(epoch.correct, epoch.samples),
                 val_loss=validation.loss,
                 val_accuracy=validation.accuracy,
                 val_count=validation.count,
@@ -396,11 +334,16 @@ class Trainer:
         )
         now = time.perf_counter()
         last = self.epoch >= self.config.epochs
-        if self._probe is not None or last or now >= self._next_maps:  # tiny epochs: throttled
+        pictured = self._probe is not None or last or now >= self._next_maps
+        if pictured:  # tiny epochs: throttled
             self._emit_feature_maps(at_epoch_end=True)
             self._next_maps = now + self.throttle.feature_maps_s
-        self._publish_snapshot()
-        self._save(final=False)
+        saved = last or now >= self._next_checkpoint
+        if pictured or saved:
+            self._publish_snapshot()
+        if saved:
+            self._save(final=False)
+            self._next_checkpoint = time.perf_counter() + self.throttle.checkpoint_s
         patience = self.config.early_stopping_patience
         return patience is not None and best.stale_epochs >= patience
 
@@ -410,12 +353,8 @@ class Trainer:
         restored = best.state is not None and best.epoch != self.epoch
         if restored and best.state is not None:
             self.module.load_state_dict(best.state)
-            self._last_validation = evaluate(
-                self.module, self.data.validation, self.config, self.device, self.data.num_classes
-            )
-        test = evaluate(
-            self.module, self.data.test, self.config, self.device, self.data.num_classes
-        )
+            self._last_validation = self._evaluate(self.data.validation)
+        test = self._evaluate(self.data.test)
         if restored:
             self._emit_feature_maps(at_epoch_end=True)
         self._publish_snapshot()
@@ -429,8 +368,9 @@ class Trainer:
                 test_loss=test.loss,
                 test_accuracy=test.accuracy,
                 test_count=test.count,
-                val_accuracy=result.val_accuracy or 0.0,
-                best_val_accuracy=result.best_val_accuracy or 0.0,
+                val_accuracy=result.val_accuracy,
+                val_loss=result.val_loss,
+                best_val_accuracy=result.best_val_accuracy,
                 best_epoch=result.best_epoch or 0,
                 early_stopped=early_stopped,
                 seconds=round(result.seconds, 3),
@@ -439,6 +379,18 @@ class Trainer:
             )
         )
         return result
+
+    def _evaluate(self, split: DeviceSplit) -> Evaluation:
+        data = self.data
+        return evaluate(
+            self.module, split, self.config, self.device, data.num_classes, data.objective
+        )
+
+    def _accuracy(self, correct: torch.Tensor | float, samples: int) -> float | None:
+        """Right answers / samples (reads back), or None where targets are values."""
+        if not self._objective.counts_hits:
+            return None
+        return float(correct) / max(samples, 1)
 
     def _result(
         self, status: str, started: float, early_stopped: bool, test: Evaluation | None = None
@@ -452,6 +404,7 @@ class Trainer:
             train_seconds=self.train_seconds,
             samples=self.samples,
             val_accuracy=validation.accuracy if validation else None,
+            val_loss=validation.loss if validation else None,
             best_val_accuracy=self._best.accuracy,
             best_epoch=self._best.epoch,
             test_accuracy=test.accuracy if test else None,
@@ -464,7 +417,7 @@ class Trainer:
     def _obey(self) -> StopKind | None:
         """Apply what the control asks for; blocks while paused. Returns a stop request."""
         commands = self.control.take()
-        stop = self._apply_lr_and_stop(commands)
+        stop = self._apply_tuning_and_stop(commands)
         if stop is not None or not commands.pause:
             return stop
         paused_at = time.perf_counter()
@@ -475,16 +428,21 @@ class Trainer:
         paused = time.perf_counter() - paused_at
         self._current.paused_seconds += paused
         self._current.progress.time += paused
-        stop = self._apply_lr_and_stop(self.control.take())  # what came in while paused
+        stop = self._apply_tuning_and_stop(self.control.take())  # what came in while paused
         if stop is None:
             self._emit(StatusEvent(seq=self.seq(), status="running"))
         return stop
 
-    def _apply_lr_and_stop(self, commands: Commands) -> StopKind | None:
-        """Take a new learning rate at once; hand back a stop request, if any."""
-        if commands.lr is not None:
-            self.base_lr = commands.lr
-            self._set_lr(self.step)
+    def _apply_tuning_and_stop(self, commands: Commands) -> StopKind | None:
+        """Take new settings at once (the caller remakes its step function); hand back a stop
+        request, if any."""
+        tuning = commands.tuning
+        if tuning is not None:
+            if tuning.lr is not None:
+                self.base_lr = tuning.lr
+                self._set_lr(self.step)
+            if tuning.regularization_changes():
+                self.config = self.config.model_copy(update=tuning.regularization_changes())
         return commands.stop
 
     def _set_lr(self, step: int) -> None:
@@ -528,7 +486,7 @@ class Trainer:
                 epoch=self.epoch + 1,
                 epoch_progress=round((self.step - epoch.start_step) / self.steps_per_epoch, 4),
                 loss=loss,
-                accuracy=(correct_total - progress.correct) / max(samples, 1),
+                accuracy=self._accuracy(correct_total - progress.correct, samples),
                 lr=self.current_lr,
                 samples_per_s=round(samples / elapsed, 1),
             )
@@ -585,6 +543,7 @@ class Trainer:
             train_seconds=self.train_seconds,
             samples=self.samples,
             best_val_accuracy=best.accuracy,
+            best_score=best.score,
             best_epoch=best.epoch,
             stale_epochs=best.stale_epochs,
             final=final,
@@ -612,8 +571,12 @@ class Trainer:
             self.optimizer.load_state_dict(state.optimizer_state)
             _match_parameter_layouts(self.optimizer)
         self.epoch, self.step, self.base_lr = meta.epoch, meta.step, meta.base_lr
+        tuned = {name: meta.config[name] for name in _TUNED if name in meta.config}
+        self.config = self.config.model_copy(update=tuned)  # as changed while it trained
         self.train_seconds, self.samples = meta.train_seconds, meta.samples
+        score = meta.best_score if meta.best_score is not None else meta.best_val_accuracy
         self._best = _Best(
+            score=score,
             accuracy=meta.best_val_accuracy,
             epoch=meta.best_epoch,
             stale_epochs=meta.stale_epochs,

@@ -8,8 +8,9 @@ from typing import Any
 
 import torch
 
-# A run's control as the server holds it: (paused, stop kind or None, new lr or None).
-ControlState = tuple[bool, str | None, float | None]
+# A run's control as the server holds it: (paused, stop kind or None, tuning changes or None
+# as {"lr": …, "regularization": …, "regularization_rate": …}).
+ControlState = tuple[bool, str | None, dict[str, Any] | None]
 
 
 def pack_tensors(value: object) -> bytes:

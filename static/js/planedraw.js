@@ -12,11 +12,16 @@ export function decodeBase64(text) {
   return bytes;
 }
 
-/** A frame's points → [{x1, x2, label, test}]: the training split first, then the test split. */
+/**
+ * A frame's points → [{x1, x2, label, value, test}]: the training split first, then the test
+ * split. `value` is -1 or +1 for a class, a regression's own value (-1..1) where the frame sends
+ * values.
+ */
 export function decodePoints(points) {
   if (!points) return [];
   const xy = decodeBase64(points.xy);
   const labels = decodeBase64(points.labels);
+  const values = points.values ? decodeBase64(points.values) : null;
   const view = new DataView(xy.buffer, xy.byteOffset, xy.byteLength);
   const count = Math.min(points.train + points.test, labels.length, xy.length >> 2);
   const found = [];
@@ -25,6 +30,7 @@ export function decodePoints(points) {
       x1: view.getInt16(4 * i, true) * points.scale,
       x2: view.getInt16(4 * i + 2, true) * points.scale,
       label: labels[i],
+      value: values ? (2 * values[i]) / 255 - 1 : labels[i] ? 1 : -1,
       test: i >= points.train,
     });
   }

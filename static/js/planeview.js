@@ -26,7 +26,7 @@ export class PlaneView {
   }
 
   /**
-   * Draw `frame` (or nothing but white: null) and `points` ([{x1, x2, label, test}]); `kind` is
+   * Draw `frame` (or nothing but white: null) and `points` ([{x1, x2, label, value, test}]); `kind` is
    * the frame's output_kind (or, without a frame, what the chosen problem's will be);
    * `finished`: the run has completed.
    */
@@ -59,7 +59,7 @@ export class PlaneView {
       const [x, y] = pd.toCanvas(point.x1, point.x2, side);
       ctx.beginPath();
       ctx.arc(x, y, radius, 0, 2 * Math.PI);
-      ctx.fillStyle = pd.cssColor(point.label ? 1 : -1);
+      ctx.fillStyle = pd.cssColor(point.value);
       ctx.fill();
       ctx.lineWidth = 1;
       ctx.strokeStyle = point.test ? "#000000" : "#ffffff";

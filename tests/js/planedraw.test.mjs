@@ -20,6 +20,10 @@ describe("frames", () => {
     assert.deepEqual(points.map((q) => [q.label, q.test]), [[1, false], [0, false], [1, true]]);
     assert.ok(Math.abs(points[0].x1 + 5.5) < 1e-9 && Math.abs(points[0].x2 - 4) < 1e-9);
     assert.ok(Math.abs(points[1].x1 - 1.234) < 1e-9);
+    assert.deepEqual(points.map((q) => q.value), [1, -1, 1]); // classes: their sign
+    const valued = p.decodePoints({ train: 2, test: 1, scale: 0.001, xy: b64(xy), labels: b64([1, 0, 1]), values: b64([255, 0, 191]) });
+    assert.deepEqual(valued.slice(0, 2).map((q) => q.value), [1, -1]);
+    assert.ok(Math.abs(valued[2].value - 0.498) < 1e-3); // a regression's own value
     assert.deepEqual(p.decodePoints(null), []);
   });
 
