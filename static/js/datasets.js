@@ -33,6 +33,77 @@ export function isMnist(info) {
   return datasetName(info?.name) === DEFAULT_DATASET;
 }
 
+/** Whether runs on it learn a value per sample (regression) rather than a class. */
+export function isRegression(info) {
+  return info?.kind === "regression";
+}
+
+// kind → the losses that fit it, its default first (as the server's objectives list them)
+const LOSSES = {
+  classification: ["cross_entropy", "nll", "mse"],
+  regression: ["mse"],
+};
+
+/** The losses a run on it can use, the default first. */
+export function fittingLosses(info) {
+  return LOSSES[isRegression(info) ? "regression" : "classification"];
+}
+
+/** The loss the form should hold for `info`: `current` when the person chose it and it fits,
+ *  else the kind's default (mse for regression, cross_entropy for classification). */
+export function lossFor(info, current, chosen = false) {
+  const losses = fittingLosses(info);
+  return chosen && losses.includes(current) ? current : losses[0];
+}
+
+/** What the network must end with to train on it, and the loss, in a sentence. */
+export function modelNeeds(info) {
+  if (!info) return "";
+  if (isRegression(info)) {
+    const n = info.outputs ?? 1;
+    return `The network must end with ${count(n, "output")}: a linear layer of ${n} out_features, ` +
+      "no softmax. It learns a value per sample with loss mse (mean squared error).";
+  }
+  const n = info.outputs ?? info.classes?.length ?? 0;
+  return `The network must end with ${count(n, "output")}, one score per class.`;
+}
+
+/** Whether its points are drawn from parameters a run can set (the 2-D problems). */
+export function hasParams(info) {
+  return Boolean(info?.params) && typeof info.params === "object" && !Array.isArray(info.params);
+}
+
+/** A run config's `dataset` parameters ({name, noise, …} → {noise, …}); {} for a plain name. */
+export function refParams(ref) {
+  if (!ref || typeof ref !== "object") return {};
+  const { name, ...params } = ref;
+  return params;
+}
+
+/** What a run config names: a 2-D problem as `{name, …params}` (its listed defaults under
+ *  `changes`), any other dataset by its name. */
+export function datasetRef(info, changes = {}) {
+  if (!info) return DEFAULT_DATASET;
+  if (!hasParams(info)) return info.name;
+  return { name: info.name, ...info.params, ...changes };
+}
+
+/** The entry as these parameters make it, worked out as the server does: one input per
+ *  feature, and the points split into train and test (validation is the test split's size). */
+export function withParams(info, params = {}) {
+  if (!hasParams(info)) return info;
+  const p = { ...info.params, ...params };
+  const points = Number(p.points);
+  const ratio = Number(p.train_ratio);
+  const entry = { ...info, params: p };
+  if (Array.isArray(p.features) && p.features.length) entry.input_shape = [p.features.length];
+  if (Number.isFinite(points) && Number.isFinite(ratio)) {
+    const test = points - Math.floor(points * ratio);
+    entry.splits = { train: points - test, validation: test, test };
+  }
+  return entry;
+}
+
 /** "digits" for MNIST, "images" for other pictures, "samples" for the rest. */
 export function sampleNoun(info) {
   if (!info || isMnist(info)) return "digits";

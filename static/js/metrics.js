@@ -55,8 +55,10 @@ export class RunHistory {
     const gap = n ? event.step - s.x[n - 1] : 0;
     const keep = Math.exp(-gap / timeConstant(event.step));
     const smooth = (series, value) => {
-      const last = series.length ? series[series.length - 1] : value;
-      return keep * last + (1 - keep) * value;
+      // a regression run's accuracy is null: its average stays null, never 0
+      if (value === null || value === undefined) return null;
+      const last = series.length ? series[series.length - 1] : null;
+      return last === null ? value : keep * last + (1 - keep) * value;
     };
     s.lossSmooth.push(smooth(s.lossSmooth, event.loss));
     s.accSmooth.push(smooth(s.accSmooth, event.accuracy));
@@ -81,7 +83,7 @@ export class RunHistory {
 
   /** The earliest epoch whose validation accuracy reached `accuracy` (0..1), or null. */
   firstReaching(accuracy) {
-    const reached = this.epochs.filter((e) => e.val_accuracy >= accuracy);
+    const reached = this.epochs.filter((e) => typeof e.val_accuracy === "number" && e.val_accuracy >= accuracy);
     return reached.length ? reached.reduce((a, b) => (b.epoch < a.epoch ? b : a)) : null;
   }
 

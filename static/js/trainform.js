@@ -13,6 +13,8 @@ export const LABELS = {
   step_size: "Step size (epochs)",
   gamma: "Decay factor (gamma)",
   loss: "Loss",
+  regularization: "Regularization",
+  regularization_rate: "Regularization rate",
   label_smoothing: "Label smoothing",
   seed: "Seed",
   train_subset: "Train on first N digits",
@@ -48,11 +50,15 @@ export class TrainForm {
     this.defaults = config.defaults ?? {};
     this.defaultLr = config.default_lr ?? null; // optional: {optimizer: lr}
     this.values = {};
+    this.chosen = new Set(); // fields the person set (a preset's count too), not the page
+    this.setting = false; // the page is setting a field (setInput)
     const keys = Object.keys(this.schema.properties ?? {}).filter((k) => !OWN_CONTROLS.includes(k));
     const more = keys.filter((k) => !PRIMARY.includes(k));
     const onChange = (key, value) => {
       if (value === undefined) delete this.values[key];
       else this.values[key] = value;
+      if (this.setting) this.chosen.delete(key);
+      else this.chosen.add(key);
       if (key === "optimizer") this.optimizerChanged();
     };
     const common = { onChange, labels: LABELS, hints: HINTS, idPrefix: "cfg" };
@@ -87,18 +93,41 @@ export class TrainForm {
       this.setInput(key, key in fields ? fields[key] : this.defaults[key]);
     }
     if (!("lr" in fields)) this.optimizerChanged();
+    this.chosen = new Set(Object.keys(fields));
     if (Object.keys(fields).some((key) => this.more.inputs.has(key))) {
       this.more.element.closest("details")?.setAttribute("open", "");
     }
   }
 
-  /** Set fields programmatically (e.g. from a run's config). */
+  /** The field's value now (its default when it was left alone). */
+  current(key) {
+    return key in this.values ? this.values[key] : this.defaults[key];
+  }
+
+  /** Whether the person (or a preset) set the field, rather than the page. */
+  isChosen(key) {
+    return this.chosen.has(key);
+  }
+
+  /** Offer only `options` in a select field (the others stay listed, disabled). */
+  limitOptions(key, options) {
+    const select = this.inputs.get(key);
+    if (select?.tagName !== "SELECT") return;
+    for (const option of select.options) option.disabled = option.value !== "" && !options.includes(option.value);
+  }
+
+  /** Set fields programmatically (e.g. from a run's config): the page's choice, not the person's. */
   setInput(key, value) {
     const input = this.inputs.get(key);
     if (!input) return;
     if (input.type === "checkbox") input.checked = Boolean(value);
     else input.value = value === null || value === undefined ? "" : String(value);
-    input.dispatchEvent(new Event(input.tagName === "SELECT" || input.type === "checkbox" ? "change" : "input"));
+    this.setting = true;
+    try {
+      input.dispatchEvent(new Event(input.tagName === "SELECT" || input.type === "checkbox" ? "change" : "input"));
+    } finally {
+      this.setting = false;
+    }
   }
 
   /** Replace the hint under a field (e.g. the split sizes of the chosen dataset). */

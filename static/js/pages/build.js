@@ -6,6 +6,7 @@ import { drawCurves } from "../curves.js";
 import * as ds from "../datasets.js";
 import { debounce, h, need, say } from "../dom.js";
 import * as fmt from "../format.js";
+import { ProblemForm, paramsSchema } from "../problemform.js";
 import { formatSpec } from "../spectree.js";
 import { TrainForm } from "../trainform.js";
 
@@ -28,10 +29,14 @@ const els = {
   trainPresetNote: need("#train-preset-note"),
   dataset: need("[data-testid=dataset-select]"),
   datasetFacts: need("[data-testid=dataset-facts]"),
+  datasetNeeds: need("[data-testid=dataset-needs]"),
+  datasetParams: need("[data-testid=dataset-params]"),
+  datasetParamsFields: need("#dataset-params-fields"),
   datasetFit: need("[data-testid=dataset-fit]"),
   datasetFitText: need("#dataset-fit-text"),
   datasetAdapt: need("[data-testid=dataset-adapt]"),
   inputLabel: need("#io-input-label"),
+  outputLabel: need("#io-output-label"),
 };
 
 /** The page's state: what is saved, what the server last said about the spec. */
@@ -47,11 +52,13 @@ const state = {
   jsonEditing: false,
   jsonDirty: false,
   datasets: [], // GET /api/datasets
+  lossHint: "", // the loss field's hint for classification (the schema's)
   summary: null, // the server's summary of the current spec, when it is valid
 };
 
 let builder;
 let trainForm = null;
+let problemForm = null; // a 2-D problem's settings (null: the schema does not describe them)
 
 function specText(spec) {
   return JSON.stringify(spec);
@@ -193,7 +200,8 @@ function applyPresetConfig(preset) {
   if (!trainForm) return;
   const config = preset.config ?? {};
   trainForm.reset(config);
-  if (config.dataset !== undefined) chooseDataset(ds.datasetName(config.dataset));
+  if (config.dataset !== undefined) chooseDataset(config.dataset);
+  else syncLoss(); // the reset brought the default loss back: it follows the dataset
   els.trainPresetNote.textContent = Object.keys(config).length
     ? `Settings from the ${preset.name} preset; change any of them.`
     : "";
@@ -288,6 +296,7 @@ async function startTraining(event) {
   if (!trainForm) return;
   els.trainStart.disabled = true;
   trainForm.clearErrors();
+  problemForm?.markErrors({});
   els.dataset.removeAttribute("aria-invalid");
   say(els.trainMessage, "Saving the network and queueing the run…", "info");
   try {
@@ -302,8 +311,7 @@ async function startTraining(event) {
       say(els.trainMessage, "The network has problems: fix the marked layers first.", "error");
     } else if (error.status === 422) {
       const messages = trainForm.markErrors(error.detail).map((m) => ds.readableMessage(m, state.datasets));
-      const fields = (Array.isArray(error.detail) ? error.detail : []).map((d) => d?.field);
-      if (fields.includes("dataset")) els.dataset.setAttribute("aria-invalid", "true");
+      markDatasetErrors(Array.isArray(error.detail) ? error.detail : []);
       say(els.trainMessage, messages.join("\n"), "error lines");
     } else {
       say(els.trainMessage, error.message, "error");
@@ -311,17 +319,45 @@ async function startTraining(event) {
   }
 }
 
-/** The form's settings with the chosen dataset. */
+/** The form's settings with the chosen dataset (a 2-D problem with its settings). */
 function trainConfig() {
   const config = trainForm.value();
-  if (els.dataset.value) config.dataset = els.dataset.value;
+  const info = listedDataset();
+  if (info) config.dataset = ds.datasetRef(info, problemSettings(info));
+  else if (els.dataset.value) config.dataset = els.dataset.value;
   return config;
+}
+
+/** The dataset and its settings named in a 422 ("dataset", "dataset.noise"). */
+function markDatasetErrors(detail) {
+  const byParam = {};
+  let named = false;
+  for (const item of detail) {
+    const field = String(item?.field ?? "");
+    if (field !== "dataset" && !field.startsWith("dataset.")) continue;
+    named = true;
+    if (field.startsWith("dataset.")) byParam[field.slice("dataset.".length)] = item.message ?? item.msg ?? "";
+  }
+  if (named) els.dataset.setAttribute("aria-invalid", "true");
+  problemForm?.markErrors(byParam);
 }
 
 // ---- the dataset ----
 
-function currentDataset() {
+/** The picked dataset's entry in the list, or null. */
+function listedDataset() {
   return state.datasets.find((d) => d.name === els.dataset.value) ?? null;
+}
+
+/** The settings of the picked 2-D problem as the form holds them ({} for other datasets). */
+function problemSettings(info) {
+  return problemForm && ds.hasParams(info) ? problemForm.value() : {};
+}
+
+/** The picked dataset as its settings make it (a 2-D problem's inputs and split sizes). */
+function currentDataset() {
+  const info = listedDataset();
+  return info ? ds.withParams(info, problemSettings(info)) : null;
 }
 
 /** Fill the picker: available datasets by group, unavailable ones disabled with their note. */
@@ -345,17 +381,46 @@ function fillDatasets(selected) {
   els.dataset.value = selected;
 }
 
-function chooseDataset(name) {
+/** Pick a dataset by a run config's reference (a name, or a 2-D problem with its settings). */
+function chooseDataset(ref) {
+  const name = ds.datasetName(ref);
   if (!state.datasets.some((d) => d.name === name && d.available)) return;
   els.dataset.value = name;
   datasetChanged();
+  const params = ds.refParams(ref);
+  if (problemForm && Object.keys(params).length && ds.hasParams(listedDataset())) {
+    problemForm.set(params);
+    showDataset();
+  }
+}
+
+/** A new dataset is picked: its settings (a 2-D problem's), the loss that fits it, its facts. */
+function datasetChanged() {
+  els.dataset.removeAttribute("aria-invalid");
+  const info = listedDataset();
+  replaceQueryParam("dataset", info && info.name !== ds.DEFAULT_DATASET ? info.name : null);
+  const settable = Boolean(problemForm) && ds.hasParams(info);
+  els.datasetParams.hidden = !settable;
+  if (settable) problemForm.show(info.params, problemForm.value()); // the settings stay from problem to problem
+  syncLoss();
+  showDataset();
+}
+
+/** The loss follows the dataset: mse for regression (nothing else fits), and back to the
+ *  default for classification, unless the person chose one that fits. */
+function syncLoss() {
+  if (!trainForm) return;
+  const info = listedDataset();
+  const current = trainForm.current("loss");
+  const loss = ds.lossFor(info, current, trainForm.isChosen("loss"));
+  trainForm.limitOptions("loss", ds.fittingLosses(info));
+  if (loss !== current) trainForm.setInput("loss", loss);
+  trainForm.setHint("loss", ds.isRegression(info) ? "mse: the model's value against the true one" : state.lossHint);
 }
 
 /** The chosen dataset's facts, the hints that depend on it, and whether the network fits. */
-function datasetChanged() {
-  els.dataset.removeAttribute("aria-invalid");
+function showDataset() {
   const info = currentDataset();
-  replaceQueryParam("dataset", info && info.name !== ds.DEFAULT_DATASET ? info.name : null);
   const unavailable = state.datasets.filter((d) => !d.available);
   const lines = [];
   if (info) {
@@ -366,6 +431,8 @@ function datasetChanged() {
     lines.push(h("span", { class: "muted" }, `${other.title} is not available: ${other.note ?? "not on this server"}`));
   }
   els.datasetFacts.replaceChildren(...lines);
+  els.datasetNeeds.textContent = ds.modelNeeds(info);
+  els.outputLabel.textContent = ds.isRegression(info) ? "Output: one value" : "Output: one score per class";
   const noun = ds.sampleNoun(info);
   els.inputLabel.textContent = `Input: one ${noun.replace(/s$/, "")}`;
   if (trainForm && info?.splits) {
@@ -390,7 +457,8 @@ function adaptToDataset() {
   const info = currentDataset();
   if (!info) return;
   builder.setSpec(ds.adaptSpec(builder.spec, info));
-  say(els.trainMessage, `The network now takes ${ds.shapeText(info.input_shape)} and gives ${info.outputs} outputs; check its layers still fit.`, "info");
+  const outputs = `${info.outputs} output${info.outputs === 1 ? "" : "s"}`;
+  say(els.trainMessage, `The network now takes ${ds.shapeText(info.input_shape)} and gives ${outputs}; check its layers still fit.`, "info");
 }
 
 // ---- explanations ----
@@ -443,6 +511,9 @@ async function main() {
   );
   if (config) {
     trainForm = new TrainForm(need("#train-fields"), need("#train-more-fields"), config);
+    state.lossHint = config.schema.properties?.loss?.description ?? "";
+    const schema = paramsSchema(config.schema);
+    if (schema) problemForm = new ProblemForm(els.datasetParamsFields, schema, { onChange: showDataset });
   } else {
     els.trainStart.disabled = true;
   }

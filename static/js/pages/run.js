@@ -1,23 +1,23 @@
-// One run, live: status and controls, learning curves, feature maps, confusion matrix, and a
-// drawing pad that uses the newest weights. History comes first over the socket, then the tail.
+// One run, live: status and controls, learning curves, the figures it is judged by (accuracy, or
+// the loss of a regression run), feature maps, the confusion matrix, and a drawing pad that uses
+// the newest weights. History comes first over the socket, then the tail.
 import * as api from "../api.js";
-import { LiveChart } from "../charts.js";
-import { ConfusionView, digitFigures } from "../confusion.js";
+import { ConfusionPanel } from "../confusionpanel.js";
 import { drawCurves } from "../curves.js";
 import * as ds from "../datasets.js";
 import { h, need, say } from "../dom.js";
 import { DrawPanel } from "../drawpanel.js";
-import { DIVERGING_LUT, MapGrids, paintDigit, paintFilters } from "../featuremaps.js";
 import * as fmt from "../format.js";
 import { RunHistory } from "../metrics.js";
-import { ProbBars } from "../predictview.js";
+import { ProbePanel } from "../probepanel.js";
+import { RunCharts } from "../runcharts.js";
+import { REGRESSION, finishText, runKind } from "../runfigures.js";
+import { RunStats } from "../runstats.js";
 import { RunStream, TERMINAL } from "../socket.js";
-import { describeLayer, summaryRows } from "../summary.js";
 
 const runId = need("#run").dataset.runId;
 const ACTIVE = new Set(["queued", "running", "paused"]);
 const POLL_MS = 2000;
-const MAPS_MS = 250; // feature-map frames drawn at most 4 times a second
 const MILESTONE = 0.99; // the validation accuracy whose first epoch the page names
 
 const els = {
@@ -38,27 +38,10 @@ const els = {
   shareBox: need("#share-box"),
   shareUrl: need("#share-url"),
   message: need("#run-message"),
-  stats: {
-    loss: need("#stat-loss"),
-    acc: need("#stat-acc"),
-    best: need("#stat-best"),
-    test: need("#stat-test"),
-    sps: need("#stat-sps"),
-    elapsed: need("#stat-elapsed"),
-    eta: need("#stat-eta"),
-    lr: need("#stat-lr"),
-  },
-  mapsStep: need("#maps-step"),
-  mapsNote: need("#maps-note"),
-  probeImage: need("#probe-image"),
-  probeCaption: need("#probe-caption"),
-  probePrediction: need("#probe-prediction"),
-  confusionEpoch: need("#confusion-epoch"),
-  cellInfo: need("#cell-info"),
-  cellDigits: need("#cell-digits"),
+  elapsed: need("#stat-elapsed"),
+  eta: need("#stat-eta"),
   configList: need("#config-list"),
   downloads: need("#downloads"),
-  probeBars: need("#probe-bars"),
   drawSection: need("#draw-section"),
   drawTitle: need("#draw-title"),
   drawNote: need("#draw-note"),
@@ -69,68 +52,23 @@ const state = {
   run: null,
   status: null,
   history: new RunHistory(),
-  layers: new Map(), // path → summary row of the model, to name feature-map layers
-  followEpoch: true, // the confusion matrix shows the newest epoch until one is picked
-  confusionShown: null,
-  cellAsked: null, // the confusion cell whose digits are being fetched
+  kindKnown: false, // whether the dataset list said what the run learns (else its events tell)
   lrDirty: false,
   pollTimer: null,
   polling: false,
   pollAgain: false,
-  mapsTimer: null,
-  mapsDrawnAt: 0,
   dataset: null, // the run's GET /api/datasets entry (null: MNIST, or unknown)
-  labels: ds.classLabels(10), // the class names, in label order
 };
 
-const charts = {
-  loss: new LiveChart(need("#chart-loss"), {
-    yLabel: "loss",
-    series: [
-      { label: "loss", color: "#9fb6e6", width: 1 },
-      { label: "smoothed", color: "#2457c5", width: 2.25 },
-    ],
-  }),
-  acc: new LiveChart(need("#chart-acc"), {
-    yLabel: "accuracy",
-    series: [
-      { label: "accuracy", color: "#f1b592", width: 1, value: pctValue },
-      { label: "smoothed", color: "#c2410c", width: 2.25, value: pctValue },
-    ],
-  }),
-  epochLoss: new LiveChart(need("#chart-epoch-loss"), {
-    xLabel: "epoch",
-    xWhole: true,
-    yLabel: "loss",
-    series: [
-      { label: "training", color: "#2457c5", points: true },
-      { label: "validation", color: "#c2410c", points: true, dash: [6, 4] },
-    ],
-  }),
-  epochAcc: new LiveChart(need("#chart-epoch-acc"), {
-    xLabel: "epoch",
-    xWhole: true,
-    yLabel: "accuracy",
-    series: [
-      { label: "training", color: "#2457c5", points: true, value: pctValue },
-      { label: "validation", color: "#c2410c", points: true, dash: [6, 4], value: pctValue },
-    ],
-  }),
-};
-
-function pctValue(u, v) {
-  return v === null || v === undefined ? "—" : fmt.percent(v, 2);
-}
-
-const probeBars = new ProbBars(need("#probe-bars"), { testidPrefix: "probe-prob-" });
-const describe = (path) => describeLayer(state.layers, path);
-const filterGrids = new MapGrids(need("#filters"), {
-  lut: DIVERGING_LUT,
-  unit: "filters",
-  describe: (path) => `first-layer filters (layer ${path})`,
+const charts = new RunCharts();
+const stats = new RunStats();
+const probe = new ProbePanel();
+const confusion = new ConfusionPanel(runId, {
+  select: need("#confusion-epoch"),
+  matrix: need("#confusion"),
+  cellInfo: need("#cell-info"),
+  cellDigits: need("#cell-digits"),
 });
-const mapGrids = new MapGrids(need("#maps"), { describe });
-const confusion = new ConfusionView(need("#confusion"), { onSelect: showCell });
 const drawPanel = new DrawPanel(need("[data-draw-panel]"));
 
 // ---- the run record (polled while active: queue position, ETA) ----
@@ -156,14 +94,9 @@ function applyRun(run) {
   } else {
     els.queueText.textContent = "";
   }
-  els.stats.eta.textContent = ACTIVE.has(run.status) ? fmt.duration(run.eta_s) : "—";
-  if (run.best_val_accuracy !== null && run.best_val_accuracy !== undefined) {
-    els.stats.best.textContent = fmt.percent(run.best_val_accuracy, 2);
-  }
-  if (run.test_accuracy !== null && run.test_accuracy !== undefined) {
-    els.stats.test.textContent = fmt.percent(run.test_accuracy, 2);
-  }
-  if (!state.history.lastStep && run.latest) showLatest(run.latest);
+  els.eta.textContent = ACTIVE.has(run.status) ? fmt.duration(run.eta_s) : "—";
+  stats.showFigures({ epochs: state.history.epochs, done: state.history.done, run });
+  if (!state.history.lastStep && run.latest?.step) showLatest(run.latest.step);
   tickElapsed();
   els.buildLink.href = `/build?model=${encodeURIComponent(run.model_id)}`;
 }
@@ -199,11 +132,11 @@ function pollSoon() {
 function tickElapsed() {
   const run = state.run;
   if (!run?.started_at) {
-    els.stats.elapsed.textContent = "—";
+    els.elapsed.textContent = "—";
     return;
   }
   const end = run.finished_at ?? (ACTIVE.has(state.status) ? Date.now() / 1000 : run.started_at);
-  els.stats.elapsed.textContent = fmt.duration(end - run.started_at);
+  els.elapsed.textContent = fmt.duration(end - run.started_at);
 }
 
 function setProgress(step, total, epoch, progress) {
@@ -245,155 +178,67 @@ function setStatus(status, reason = null) {
 
 function onEvent(event) {
   const kind = state.history.add(event);
+  if (!state.kindKnown && runKind(null, [event]) === REGRESSION) useKind(REGRESSION);
   if (kind === "step") onStep(event);
   else if (kind === "epoch") onEpoch(event);
-  else if (kind === "feature_maps") scheduleMaps();
+  else if (kind === "feature_maps") probe.schedule(event);
   else if (kind === "status") setStatus(event.status, event.reason);
   else if (kind === "done") onDone(event);
 }
 
-state.history.onRewind = () => {
-  const s = state.history.steps;
-  charts.loss.setData(s.x, [s.loss, s.lossSmooth]);
-  charts.acc.setData(s.x, [s.acc, s.accSmooth]);
-};
+state.history.onRewind = () => charts.steps(state.history);
+
+/** Classification or regression: the figures shown, and whether accuracy parts show at all. */
+function useKind(kind) {
+  stats.setKind(kind);
+  showMilestone();
+}
 
 function showLatest(latest) {
-  if (latest.loss !== undefined) els.stats.loss.textContent = fmt.real(latest.loss);
-  if (latest.accuracy !== undefined) els.stats.acc.textContent = fmt.percent(latest.accuracy);
-  if (latest.samples_per_s !== undefined) els.stats.sps.textContent = `${fmt.int(latest.samples_per_s)} /s`;
+  stats.showLatest(latest);
   if (latest.lr !== undefined) showLr(latest.lr);
 }
 
 function showLr(lr) {
-  els.stats.lr.textContent = fmt.real(lr, 3);
+  stats.showLr(lr);
   if (!state.lrDirty && document.activeElement !== els.lrInput) els.lrInput.value = String(Number(lr.toPrecision(4)));
 }
 
 function onStep(event) {
-  const s = state.history.steps;
-  const n = s.x.length - 1;
-  charts.loss.push(s.x[n], s.loss[n], s.lossSmooth[n]);
-  charts.acc.push(s.x[n], s.acc[n], s.accSmooth[n]);
+  charts.step(state.history);
   showLatest(event);
   setProgress(event.step, event.total_steps, event.epoch, null);
 }
 
 function onEpoch(event) {
-  const cols = state.history.epochColumns();
-  charts.epochLoss.setData(cols.x, [cols.trainLoss, cols.valLoss]);
-  charts.epochAcc.setData(cols.x, [cols.trainAcc, cols.valAcc]);
-  const best = Math.max(...cols.valAcc);
-  els.stats.best.textContent = fmt.percent(best, 2);
-  const select = els.confusionEpoch;
-  select.replaceChildren(
-    ...state.history.epochs.map((e) => h("option", { value: String(e.epoch) }, `epoch ${e.epoch} · ${fmt.percent(e.val_accuracy)}`)),
-  );
-  select.disabled = false;
-  if (state.followEpoch) select.value = String(event.epoch);
-  else select.value = String(state.confusionShown ?? event.epoch);
-  showConfusion(Number(select.value));
+  charts.epochs(state.history);
+  stats.showFigures({ epochs: state.history.epochs, done: state.history.done, run: state.run });
+  if (!stats.regression) confusion.update(state.history.epochs, event.epoch);
   showMilestone();
 }
 
 /** When the run first reached 99% validation accuracy, and after how much training. */
 function showMilestone() {
-  const target = fmt.percent(MILESTONE, 0);
-  const first = state.history.firstReaching(MILESTONE);
-  if (first) {
-    const seconds = first.train_seconds; // absent in runs recorded before it was added
-    const after = seconds === undefined || seconds === null ? "" : `, after ${seconds.toFixed(1)} s of training`;
-    els.milestone.textContent = `First reached ${target} validation accuracy at epoch ${first.epoch}${after}.`;
-  } else if (state.history.epochs.length) {
-    const finished = state.history.done !== null || TERMINAL.has(state.status);
-    els.milestone.textContent = `${finished ? "Did not reach" : "Not yet at"} ${target} validation accuracy.`;
+  els.milestone.textContent = "";
+  if (!stats.regression) {
+    const target = fmt.percent(MILESTONE, 0);
+    const first = state.history.firstReaching(MILESTONE);
+    if (first) {
+      const seconds = first.train_seconds; // absent in runs recorded before it was added
+      const after = seconds === undefined || seconds === null ? "" : `, after ${seconds.toFixed(1)} s of training`;
+      els.milestone.textContent = `First reached ${target} validation accuracy at epoch ${first.epoch}${after}.`;
+    } else if (state.history.epochs.length) {
+      const finished = state.history.done !== null || TERMINAL.has(state.status);
+      els.milestone.textContent = `${finished ? "Did not reach" : "Not yet at"} ${target} validation accuracy.`;
+    }
   }
   els.milestone.hidden = !els.milestone.textContent;
 }
 
 function onDone(event) {
   showMilestone();
-  els.stats.test.textContent = fmt.percent(event.test_accuracy, 2);
-  els.stats.best.textContent = fmt.percent(event.best_val_accuracy, 2);
-  els.stats.sps.textContent = `${fmt.int(event.samples_per_s)} /s`;
-  const early = event.early_stopped ? " Stopped early: validation accuracy had stopped improving." : "";
-  const noun = ds.sampleNoun(state.dataset);
-  say(els.message, `Finished: ${fmt.percent(event.test_accuracy, 2)} on the ${fmt.int(event.test_count)} test ${noun} it never saw.${early}`, "ok");
-}
-
-// ---- feature maps ----
-
-function scheduleMaps() {
-  if (state.mapsTimer) return;
-  const wait = Math.max(0, MAPS_MS - (performance.now() - state.mapsDrawnAt));
-  state.mapsTimer = setTimeout(() => {
-    state.mapsTimer = null;
-    state.mapsDrawnAt = performance.now();
-    requestAnimationFrame(drawMaps);
-  }, wait);
-}
-
-function drawMaps() {
-  const frame = state.history.featureMaps;
-  if (!frame) return;
-  paintDigit(els.probeImage, frame.probe_image);
-  const name = (index) => state.labels[index] ?? String(index);
-  els.probeCaption.textContent = ds.areDigits(state.labels)
-    ? `probe: a ${frame.probe_label} (validation #${frame.probe_index})`
-    : `probe: “${name(frame.probe_label)}” (validation #${frame.probe_index})`;
-  const p = frame.probabilities;
-  const top = p.indexOf(Math.max(...p));
-  els.probePrediction.textContent = name(top);
-  els.probePrediction.classList.toggle("word", !ds.areDigits(state.labels));
-  els.probePrediction.classList.toggle("unsure", p[top] < 0.5);
-  probeBars.update(p);
-  paintFilters(filterGrids, frame.filters);
-  mapGrids.update(frame.layers);
-  els.mapsStep.textContent = `step ${fmt.int(frame.step)} · epoch ${frame.epoch}`;
-  els.mapsNote.hidden = frame.layers.length > 0;
-  if (!frame.layers.length) els.mapsNote.textContent = "This network has no conv layers, so there are no feature maps: the probe’s probabilities still show how it learns.";
-}
-
-// ---- confusion matrix ----
-
-function showConfusion(epoch) {
-  const event = state.history.epochs.find((e) => e.epoch === epoch);
-  if (!event) return;
-  state.confusionShown = epoch;
-  confusion.update(event.confusion, state.labels.length === event.confusion.length ? state.labels : null);
-  if (confusion.selected) showCell(...confusion.selected);
-}
-
-async function showCell(label, prediction) {
-  const event = state.history.epochs.find((e) => e.epoch === state.confusionShown);
-  if (!event) return;
-  const count = event.confusion[label][prediction];
-  const said = ds.cellSentence({ label, prediction, count, epoch: event.epoch, labels: state.labels });
-  els.cellInfo.textContent = said;
-  els.cellDigits.replaceChildren();
-  if (!count) return;
-  if (state.dataset && !ds.isMnist(state.dataset)) {
-    // GET /api/runs/{id}/confusion reads MNIST's validation digits: it has none of this dataset
-    els.cellInfo.textContent = `${said} (The samples of a cell are shown for MNIST runs only.)`;
-    return;
-  }
-  const asked = [label, prediction].join();
-  state.cellAsked = asked;
-  try {
-    const cell = await api.confusionCell(runId, label, prediction);
-    if (state.cellAsked !== asked) return; // another cell was clicked meanwhile
-    const examples = cell.examples.map((example) => ({
-      ...example,
-      probability: example.probabilities[example.prediction],
-    }));
-    els.cellInfo.textContent =
-      `${said} With the latest weights (step ${fmt.int(cell.step)}) ${fmt.int(cell.count)} ` +
-      `digit${cell.count === 1 ? " is" : "s are"} in this cell` +
-      (examples.length < cell.count ? `; the ${examples.length} most confident:` : ":");
-    digitFigures(els.cellDigits, examples);
-  } catch (error) {
-    if (state.cellAsked === asked) els.cellInfo.textContent = `${said} (${error.message})`;
-  }
+  stats.showFigures({ epochs: state.history.epochs, done: event, run: state.run });
+  say(els.message, finishText(stats.kind, event, ds.sampleNoun(state.dataset)), "ok");
 }
 
 // ---- controls ----
@@ -460,12 +305,6 @@ async function main() {
   });
   els.again.addEventListener("click", trainAgain);
   els.share.addEventListener("click", shareLink);
-  els.confusionEpoch.addEventListener("change", () => {
-    const epochs = state.history.epochs;
-    const value = Number(els.confusionEpoch.value);
-    state.followEpoch = epochs.length > 0 && value === epochs[epochs.length - 1].epoch;
-    showConfusion(value);
-  });
   drawCurves();
   setInterval(tickElapsed, 1000);
 
@@ -475,11 +314,7 @@ async function main() {
   showConfig(run.config);
   api
     .model(run.model_id)
-    .then((model) => {
-      state.layers = summaryRows(model.summary);
-      mapGrids.clear();
-      scheduleMaps();
-    })
+    .then((model) => probe.setModel(model))
     .catch(() => {});
   new RunStream(runId, {
     onEvent,
@@ -490,24 +325,28 @@ async function main() {
   document.body.dataset.ready = "true";
 }
 
-/** Name the classes after the run's dataset; the drawing pad only for picture datasets. */
+/** Name the classes after the run's dataset, show the figures of what it learns; the drawing
+ *  pad only for picture datasets. */
 function useDataset(ref, datasets) {
   const name = ds.datasetName(ref);
   const info = ds.findDataset(datasets, ref);
   state.dataset = info ?? (name === ds.DEFAULT_DATASET ? null : { name, title: name });
+  state.kindKnown = Boolean(info?.kind) || !state.dataset;
+  useKind(runKind(info));
   els.datasetName.textContent = info?.title ?? name;
   if (!state.dataset || ds.isMnist(state.dataset)) {
     drawPanel.setRun(runId);
     return;
   }
   if (info?.kind === "classification" && info.classes?.length) {
-    state.labels = ds.classLabels(info.classes.length, info.classes);
-    probeBars.setLabels(state.labels);
-    els.probeBars.setAttribute("aria-label", "Probability of each class for the probe");
+    const labels = ds.classLabels(info.classes.length, info.classes);
+    probe.setLabels(labels);
+    confusion.setDataset(state.dataset, labels);
+  } else {
+    confusion.setDataset(state.dataset, ds.classLabels(10));
   }
   if (!(info?.input_shape?.length === 3 && info.input_shape[0] === 1 && info.input_shape[1] === 28 && info.input_shape[2] === 28)) {
-    els.mapsNote.textContent = `Feature maps and the probe are shown for 28×28 grey datasets; this run trains on ${info?.title ?? name}.`;
-    els.probeImage.closest(".probe").hidden = true; // no probe events come for other data
+    probe.withoutProbe(`Feature maps and the probe are shown for 28×28 grey datasets; this run trains on ${info?.title ?? name}.`);
   }
   if (info && !ds.isImage(info)) {
     els.drawTitle.textContent = "Try it";

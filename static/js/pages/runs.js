@@ -1,10 +1,14 @@
-// The runs list (status, best accuracy, duration) and overlaid curves of chosen runs.
+// The runs list (status, best and test figures, duration) and overlaid curves of chosen runs.
+// A run is judged by accuracy, or by its loss when it learns values (regression): those losses
+// come from its history, read once it has ended.
 import * as api from "../api.js";
 import { PALETTE, overlayChart } from "../charts.js";
 import { drawCurves } from "../curves.js";
+import * as ds from "../datasets.js";
 import { h, need, say } from "../dom.js";
 import * as fmt from "../format.js";
 import { historyFromMetrics } from "../metrics.js";
+import { REGRESSION, historyLosses, rowFigures, runKind } from "../runfigures.js";
 
 const ACTIVE = new Set(["queued", "running", "paused"]);
 const POLL_MS = 2500;
@@ -16,6 +20,7 @@ const els = {
   message: need("#runs-message"),
   panel: need("#compare-panel"),
   legend: need("#compare-legend"),
+  compareNote: need("#compare-note"),
 };
 
 const state = {
@@ -23,7 +28,34 @@ const state = {
   chosen: new Set(new URLSearchParams(location.search).get("compare")?.split(",").filter(Boolean) ?? []),
   charts: [],
   timer: null,
+  datasets: [], // GET /api/datasets: what each run learns
+  losses: new Map(), // run id → {best, test} of an ended regression run
+  reading: new Set(), // run ids whose losses are being read
 };
+
+/** What the run learns: its dataset's kind, else what its latest events say. */
+function kindOf(run) {
+  const info = ds.findDataset(state.datasets, run.config?.dataset);
+  return runKind(info, [run.latest?.epoch, run.latest?.step].filter(Boolean));
+}
+
+/** Read the losses of ended regression runs (once each), then show them. */
+function readLosses() {
+  const wanted = state.runs.filter(
+    (run) => !ACTIVE.has(run.status) && kindOf(run) === REGRESSION && !state.losses.has(run.id) && !state.reading.has(run.id),
+  );
+  for (const run of wanted) {
+    state.reading.add(run.id);
+    api
+      .metrics(run.id)
+      .then((metrics) => {
+        state.losses.set(run.id, historyLosses(metrics));
+        render();
+      })
+      .catch(() => {}) // the row keeps "—"
+      .finally(() => state.reading.delete(run.id));
+  }
+}
 
 function duration(run) {
   if (!run.started_at) return "—";
@@ -52,6 +84,7 @@ function render() {
         },
       });
       const progress = run.progress ?? (run.total_steps ? run.step / run.total_steps : null);
+      const figures = rowFigures(kindOf(run), run, state.losses.get(run.id) ?? null);
       return h(
         "tr",
         { class: `run-row${ACTIVE.has(run.status) ? " active" : ""}`, dataset: { runId: run.id, testid: "run-row" } },
@@ -59,8 +92,8 @@ function render() {
         h("td", { class: "name" }, h("a", { href: `/runs/${encodeURIComponent(run.id)}` }, run.model_name ?? "run"), " ", h("span", { class: "small muted" }, h("code", {}, String(run.id).slice(0, 8))), run.starter ? h("span", { class: "badge starter", title: "trained by the server for newcomers" }, "starter") : null),
         h("td", { dataset: { label: "Status" } }, h("span", { class: `badge ${run.status}` }, run.status)),
         h("td", { class: "num", dataset: { label: "Progress" } }, progress === null ? "—" : fmt.percent(progress, 0)),
-        h("td", { class: "num", dataset: { label: "Best val." } }, fmt.percent(run.best_val_accuracy, 2)),
-        h("td", { class: "num", dataset: { label: "Test" } }, fmt.percent(run.test_accuracy, 2)),
+        h("td", { class: "num", title: figures.title, dataset: { label: "Best val.", testid: "run-best" } }, figures.best),
+        h("td", { class: "num", title: figures.title, dataset: { label: "Test", testid: "run-test" } }, figures.test),
         h("td", { class: "num", dataset: { label: "Duration" } }, duration(run)),
         h("td", { dataset: { label: "Started" } }, fmt.when(run.created_at)),
       );
@@ -80,6 +113,7 @@ async function refresh() {
     state.runs = await api.runs();
     for (const id of [...state.chosen]) if (!state.runs.some((r) => r.id === id)) state.chosen.delete(id);
     render();
+    readLosses();
     updateCompareButton();
     say(els.message, "");
   } catch (error) {
@@ -104,8 +138,8 @@ async function compare() {
       ...runs.map(({ run, color }) => h("span", {}, h("span", { class: "swatch", style: `background:${color}` }), h("a", { href: `/runs/${encodeURIComponent(run.id)}` }, fmt.runLabel(run)))),
     );
     els.panel.hidden = false;
-    const series = (pick, xKey) =>
-      runs.map(({ run, history, color }) => {
+    const series = (some, pick, xKey) =>
+      some.map(({ run, history, color }) => {
         const cols = xKey === "epoch" ? history.epochColumns() : null;
         return {
           label: fmt.runLabel(run),
@@ -115,12 +149,27 @@ async function compare() {
           ys: pick(history, cols),
         };
       });
+    // regression runs have no accuracy: the accuracy charts show the others, or hide
+    const accuracy = (history) => [...history.epochColumns().valAcc, ...history.steps.acc].some(Number.isFinite);
+    const scored = runs.filter(({ history }) => accuracy(history));
+    for (const id of ["#cmp-val-acc", "#cmp-acc"]) need(id).closest(".chart").hidden = !scored.length;
+    els.compareNote.textContent =
+      scored.length === runs.length
+        ? ""
+        : scored.length
+          ? "Regression runs learn values, not classes: they have no accuracy, so they show in the loss charts only (mean squared error)."
+          : "These runs learn values, not classes (regression): they have no accuracy, and their losses are the mean squared error.";
+    els.compareNote.hidden = !els.compareNote.textContent;
     state.charts.push(
-      overlayChart(need("#cmp-val-acc"), series((_, c) => c.valAcc, "epoch"), { xLabel: "epoch", yLabel: "accuracy", xWhole: true }),
-      overlayChart(need("#cmp-val-loss"), series((_, c) => c.valLoss, "epoch"), { xLabel: "epoch", yLabel: "loss", xWhole: true }),
-      overlayChart(need("#cmp-loss"), series((hh) => hh.steps.lossSmooth, "step"), { xLabel: "step", yLabel: "loss" }),
-      overlayChart(need("#cmp-acc"), series((hh) => hh.steps.accSmooth, "step"), { xLabel: "step", yLabel: "accuracy" }),
+      overlayChart(need("#cmp-val-loss"), series(runs, (_, c) => c.valLoss, "epoch"), { xLabel: "epoch", yLabel: "loss", xWhole: true }),
+      overlayChart(need("#cmp-loss"), series(runs, (hh) => hh.steps.lossSmooth, "step"), { xLabel: "step", yLabel: "loss" }),
     );
+    if (scored.length) {
+      state.charts.push(
+        overlayChart(need("#cmp-val-acc"), series(scored, (_, c) => c.valAcc, "epoch"), { xLabel: "epoch", yLabel: "accuracy", xWhole: true }),
+        overlayChart(need("#cmp-acc"), series(scored, (hh) => hh.steps.accSmooth, "step"), { xLabel: "step", yLabel: "accuracy" }),
+      );
+    }
     const url = new URL(location.href);
     url.searchParams.set("compare", chosen.map((r) => r.id).join(","));
     history.replaceState(null, "", url);
@@ -154,6 +203,7 @@ function wireTokenButton() {
 
 async function main() {
   els.compare.addEventListener("click", compare);
+  state.datasets = await api.datasets().catch(() => []);
   wireTokenButton();
   document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && refresh());
   await refresh();

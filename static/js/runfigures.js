@@ -1,0 +1,107 @@
+// The figures a run is judged by, per kind of dataset: classification runs by accuracy (higher is
+// better), regression runs by their loss, the mean squared error (lower is better; they have no
+// accuracy: the server sends null). Pure functions, no DOM: tests/js/runfigures.test.mjs.
+import * as fmt from "./format.js";
+
+export const CLASSIFICATION = "classification";
+export const REGRESSION = "regression";
+
+/** A number worth showing (null, undefined and NaN are not). */
+function finite(value) {
+  return typeof value === "number" && Number.isFinite(value);
+}
+
+/** The highest (`lower`: the lowest) finite value; null when there is none. */
+export function best(values, { lower = false } = {}) {
+  const kept = (values ?? []).filter(finite);
+  if (!kept.length) return null;
+  return lower ? Math.min(...kept) : Math.max(...kept);
+}
+
+/**
+ * What a run learns: the dataset's kind when it is known (a GET /api/datasets entry), else what
+ * its events say (a regression run's accuracies are null), else classification.
+ */
+export function runKind(info, events = []) {
+  if (info?.kind === REGRESSION || info?.kind === CLASSIFICATION) return info.kind;
+  for (const event of events ?? []) {
+    const key = ["val_accuracy", "test_accuracy", "accuracy"].find((k) => event && event[k] !== undefined);
+    if (!key) continue;
+    const loss = ["val_loss", "test_loss", "loss"].some((k) => finite(event[k]));
+    return event[key] === null && loss ? REGRESSION : CLASSIFICATION;
+  }
+  return CLASSIFICATION;
+}
+
+// kind → how its headline figures are read from the events and the run record
+const FIGURES = {
+  [CLASSIFICATION]: ({ epochs, done, run }) => ({
+    best: done?.best_val_accuracy ?? run?.best_val_accuracy ?? best(epochs.map((e) => e.val_accuracy)),
+    test: done?.test_accuracy ?? run?.test_accuracy ?? null,
+  }),
+  [REGRESSION]: ({ epochs, done }) => ({
+    best: best(epochs.map((e) => e.val_loss), { lower: true }) ?? (finite(done?.val_loss) ? done.val_loss : null),
+    test: finite(done?.test_loss) ? done.test_loss : null,
+  }),
+};
+
+/**
+ * The run's headline figures, by kind: {best, test} as numbers or null.
+ * `epochs`: its epoch events; `done`: its done event (null while it trains); `run`: its record.
+ */
+export function runFigures(kind, { epochs = [], done = null, run = null } = {}) {
+  const figures = (FIGURES[kind] ?? FIGURES[CLASSIFICATION])({ epochs: epochs ?? [], done, run });
+  return { best: finite(figures.best) ? figures.best : null, test: finite(figures.test) ? figures.test : null };
+}
+
+/** A figure as text: "98.12%" for accuracies, "0.01234" for losses, "—" for none. */
+export function figureText(kind, value) {
+  if (!finite(value)) return "—";
+  return kind === REGRESSION ? fmt.real(value) : fmt.percent(value, 2);
+}
+
+/** The words for a run's figures: {best, test, better} for the stats' labels and titles. */
+export function figureWords(kind) {
+  return kind === REGRESSION
+    ? { best: "Best val. loss", test: "Test loss", better: "mean squared error: lower is better" }
+    : { best: "Best val. accuracy", test: "Test accuracy", better: "share of right answers: higher is better" };
+}
+
+/** The run page's last words: its test figure on the test samples it never saw. */
+export function finishText(kind, done, noun = "samples") {
+  const count = `${fmt.int(done?.test_count)} test ${noun}`;
+  if (kind === REGRESSION) {
+    const early = done?.early_stopped ? " Stopped early: the validation loss had stopped improving." : "";
+    return `Finished: a test loss (mean squared error) of ${figureText(kind, done?.test_loss)} on the ${count} it never saw; lower is better.${early}`;
+  }
+  const early = done?.early_stopped ? " Stopped early: validation accuracy had stopped improving." : "";
+  return `Finished: ${figureText(kind, done?.test_accuracy)} on the ${count} it never saw.${early}`;
+}
+
+/** An epoch in the confusion matrix's picker: "epoch 3 · 97.2%" ("epoch 3" without accuracy). */
+export function epochLabel(epoch) {
+  return finite(epoch?.val_accuracy) ? `epoch ${epoch.epoch} · ${fmt.percent(epoch.val_accuracy)}` : `epoch ${epoch?.epoch}`;
+}
+
+/** A regression run's losses from its history (GET /api/runs/{id}/metrics): {best, test}. */
+export function historyLosses(metrics) {
+  return runFigures(REGRESSION, { epochs: metrics?.epochs ?? [], done: metrics?.done ?? null });
+}
+
+/**
+ * A runs-list row's figures as text: {best, test, title}. Accuracies for classification
+ * ("98.12%"); for regression the losses ("MSE 0.0123") read from its history (`losses`,
+ * null until read), the latest epoch's validation loss standing in while it trains.
+ */
+export function rowFigures(kind, run, losses = null) {
+  if (kind !== REGRESSION) {
+    return { best: figureText(kind, run?.best_val_accuracy), test: figureText(kind, run?.test_accuracy), title: null };
+  }
+  const text = (value) => (finite(value) ? `MSE ${fmt.real(value)}` : "—");
+  const latest = run?.latest?.epoch?.val_loss;
+  return {
+    best: text(losses?.best ?? latest),
+    test: text(losses?.test),
+    title: !losses && finite(latest) ? "so far: the latest epoch's validation loss (lower is better)" : figureWords(REGRESSION).better,
+  };
+}
