@@ -89,7 +89,8 @@ class TrainConfig(BaseModel):
         default=None,
         ge=1,
         le=200,
-        description="stop after this many epochs without a better validation accuracy",
+        description="stop after this many epochs without a better validation accuracy (loss, for "
+        "a regression)",
     )
     restore_best: bool = Field(default=True, description="with early stopping: keep the best epoch")
     max_steps: int | None = Field(default=None, ge=1, le=10_000_000, description="cap on steps")

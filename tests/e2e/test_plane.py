@@ -38,13 +38,14 @@ def _step(tab: Page) -> int:
     return int(tab.get_by_test_id("plane-boundary").get_attribute("data-step") or -1)
 
 
-def test_train_circle_watch_the_boundary_pause_and_reset(tab: Page, server: Server) -> None:
+def test_train_spiral_watch_the_boundary_pause_and_reset(tab: Page, server: Server) -> None:
     tab.add_init_script(RECORD_VIOLATIONS)
     tab.goto("/plane")
     expect(tab.locator("body[data-ready=true]")).to_be_attached()
     expect(tab.locator('nav a[aria-current="page"]')).to_have_text("2-D")
     expect(tab.get_by_test_id("plane-activation").locator("option[value=relu]")).to_be_attached()
     expect(tab.get_by_test_id("dataset-circle")).to_be_checked()
+    tab.get_by_test_id("dataset-spiral").check()  # the classic: curls a small net must follow
     # batch size 1: 250 steps an epoch, so the run is still training when it is paused
     tab.evaluate(SET_RANGE, ["[data-testid=plane-batch]", "1"])
     expect(tab.locator("#plane-batch-value")).to_have_text("1")
