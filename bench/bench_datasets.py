@@ -46,8 +46,9 @@ from app.nn import SpecLimits
 from app.settings import Settings
 from app.store import Store
 from app.training import RunControl, Throttle, parse_config
-from app.training.job import RunJob, train_job
+from app.training.job import RunJob
 from app.training.manager import RunManager
+from app.training.tasks import train_job
 
 SPEC = {
     "input_shape": [2],

@@ -18,7 +18,8 @@ from app.main import create_app
 from app.nn import SpecLimits
 from app.settings import Settings
 from app.training import RunControl, Throttle, parse_config
-from app.training.job import RunJob, train_job
+from app.training.job import RunJob
+from app.training.tasks import train_job
 
 TWO_D = {
     "input_shape": [2],

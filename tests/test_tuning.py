@@ -11,7 +11,8 @@ import torch
 from app.data.registry import DatasetPlaces, Datasets
 from app.nn import SpecLimits
 from app.training import RunControl, Throttle, TrainingState, Tuning, parse_config
-from app.training.job import RunJob, train_job
+from app.training.job import RunJob
+from app.training.tasks import train_job
 
 TWO_D = {
     "input_shape": [2],

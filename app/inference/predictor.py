@@ -26,11 +26,17 @@ from app.data.registry import DEFAULT_DATASET, DatasetInfo, DatasetRef, dataset_
 from app.inference.run_models import CACHED_MODELS, RunModel, RunModels
 from app.training import RunManager, WeightSnapshot, parse_config
 from app.training.data import pixel_mean_std
-from app.training.objectives import objective_for
+from app.training.objectives import RECONSTRUCTION, objective_for
 from app.training.optim import probabilities
 from app.training.probe import layer_maps
+from app.training.reconstruction import code_layer, split_model
 
 DRAWING_SIDE = 28  # feature maps of a drawing travel at up to full MNIST resolution
+CODE = "code"  # where an autoencoder's code is kept on the way through
+
+
+class NotAnAutoencoderError(ValueError):
+    """Decoding asked of a run that does not autoencode, or a code of the wrong size."""
 
 
 @dataclass(frozen=True)
@@ -44,11 +50,15 @@ class Prediction:
     activations: list[dict[str, Any]] | None = None
     classes: list[str] | None = None  # the dataset's class names (index = class)
     value: float | None = None  # a regression's output
+    reconstruction: list[Any] | None = None  # an autoencoder's (C, H, W) in 0..1
+    code: list[float] | None = None  # … and the code it made of the sample
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form the API answers with."""
         data: dict[str, Any] = {"input": self.input, "step": self.step}
-        if self.value is not None:
+        if self.reconstruction is not None:
+            data |= {"reconstruction": self.reconstruction, "code": self.code}
+        elif self.value is not None:
             data["value"] = self.value
         else:
             data |= {"prediction": self.prediction, "probabilities": self.probabilities}
@@ -100,16 +110,18 @@ class Predictor:
         MNIST, an image of the run's dataset's (C, H, W) in 0..1, or its feature values."""
         model = self.models.get(run_id)
         pixels = torch.from_numpy(np.ascontiguousarray(sample, dtype=np.float32))  # (28, 28)…
-        dataset = parse_config(model.config).dataset
-        inputs = _model_input(model, pixels.unsqueeze(0), self._scaling(dataset))
+        config = parse_config(model.config)
+        inputs = _model_input(model, pixels.unsqueeze(0), self._scaling(config.dataset))
         outputs: dict[str, torch.Tensor] = {}
+        info = self._info(config.dataset)
+        objective = objective_for(config, info.kind)
+        rebuilds = objective is RECONSTRUCTION
         with model.lock, torch.inference_mode():
             step = model.snapshot.step
-            handles = (
-                [conv.register_forward_hook(_keep(outputs, path)) for path, conv in model.convs]
-                if activations
-                else []
-            )
+            hooked: list[tuple[str, nn.Module]] = list(model.convs) if activations else []
+            if rebuilds:  # the code, on the way through
+                hooked = [*hooked, (CODE, model.module[code_layer(model.summary)])]
+            handles = [layer.register_forward_hook(_keep(outputs, path)) for path, layer in hooked]
             try:
                 logits = model.module(inputs)  # (1, 10)
             finally:
@@ -121,9 +133,12 @@ class Predictor:
                 layer_maps(path, outputs[path][0], DRAWING_SIDE).to_dict()
                 for path, _ in model.convs
             ]
-        info = self._info(dataset)
         shown = np.round(sample, 4).tolist()
-        if not objective_for(info.kind).counts_hits:  # a regression: its one output
+        if rebuilds:
+            rebuilt = logits[0].clamp(0.0, 1.0).numpy().round(4).tolist()
+            code = [round(value, 5) for value in outputs[CODE][0].flatten().tolist()]
+            return Prediction(None, None, shown, step, maps, reconstruction=rebuilt, code=code)
+        if not objective.counts_hits:  # a regression: its one output
             return Prediction(None, None, shown, step, maps, value=float(logits[0, 0]))
         probs = [round(p, 6) for p in probabilities(logits, _loss(model))[0].tolist()]
         return Prediction(
@@ -134,6 +149,27 @@ class Predictor:
             activations=maps,
             classes=list(info.classes),
         )
+
+    def decode(self, run_id: str, code: list[float]) -> dict[str, Any]:
+        """An autoencode run's decoder on `code` (as many numbers as its code has) →
+        {"reconstruction": (C, H, W) in 0..1, "step"}; NotAnAutoencoderError otherwise."""
+        model = self.models.get(run_id)
+        config = parse_config(model.config)
+        if objective_for(config, self.dataset(run_id).kind) is not RECONSTRUCTION:
+            raise NotAnAutoencoderError(
+                "this run does not autoencode: only an autoencode run has a decoder"
+            )
+        shape = model.summary.layers[code_layer(model.summary)].output_shape
+        if len(code) != int(np.prod(shape)):
+            raise NotAnAutoencoderError(
+                f"code: this autoencoder's code has {int(np.prod(shape))} numbers, got {len(code)}"
+            )
+        codes = torch.tensor(code, dtype=torch.float32).reshape(1, *shape)  # (1, *code shape)
+        with model.lock, torch.inference_mode():
+            step = model.snapshot.step
+            _, decoder = split_model(model.module, model.summary)
+            rebuilt = decoder(codes)[0].clamp(0.0, 1.0)  # (C, H, W)
+        return {"reconstruction": rebuilt.numpy().round(4).tolist(), "step": step}
 
     def _scaling(self, dataset: DatasetRef) -> tuple[float, float] | None:
         """(mean, std) the run's images were standardised with (MNIST's constants for MNIST);

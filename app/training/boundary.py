@@ -26,7 +26,7 @@ from torch import nn
 from app.data.dataset import TaskKind
 from app.data.planar import EXTENT, PLANAR_PROBLEMS, PlanarParams, generate, plane_grid
 from app.nn import ModelSummary
-from app.training.events import Event
+from app.training.events import Event, SeqCounter
 from app.training.optim import probabilities
 
 RESOLUTION = 64  # the output's picture: RESOLUTION² points of [-EXTENT, EXTENT]²
@@ -185,7 +185,9 @@ def fair_share(counts: list[int], limit: int) -> list[int]:
 
 
 class BoundaryProbe:
-    """Frames of a 2-D model: `frame()` is the trainer's FrameSource (app.training.trainer)."""
+    """Frames of a 2-D model; `frames()` makes it the trainer's FrameSource."""
+
+    each_epoch = False  # epochs of milliseconds: throttled like the live frames
 
     def __init__(
         self,
@@ -233,6 +235,10 @@ class BoundaryProbe:
         if cached is None:
             cached = self._grids[key] = self._grid.to(device=device, dtype=dtype)
         return cached
+
+    def frames(self, seq: SeqCounter, step: int, epoch: int, at_epoch_end: bool) -> list[Event]:
+        """The trainer's frame source: one frame (see `frame`)."""
+        return [self.frame(seq(), step, epoch, at_epoch_end)]
 
     def frame(self, seq: int, step: int, epoch: int, at_epoch_end: bool) -> BoundaryEvent:
         """The model's pictures now; the module's training mode is left as it was."""

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from app.data.dataset import Dataset, TaskKind
+from app.data.dataset import Dataset
 from app.data.registry import DatasetError, DatasetInfo, DatasetRef, Datasets
 from app.nn import ModelSpec, ModelSummary
 from app.training.config import ConfigError, TrainConfig
-from app.training.data import check_sample_size, describe_shape
+from app.training.data import check_sample_size
 from app.training.objectives import objective_for
 
 
@@ -34,18 +34,16 @@ def check_trainable(
     except ValueError as error:
         field, _, message = str(error).partition(": ")
         issues.append((field, message))
-    objective = objective_for(dataset.kind)
-    if tuple(summary.output_shape) != (dataset.outputs,):
-        issues.append(("layers", _output_advice(summary, dataset)))
-    if config.loss not in objective.losses:
-        issues.append(
-            (
-                "loss",
-                f"'{dataset.name}' is {objective.description}: train it with loss"
-                f" {' or '.join(objective.losses)}, not {config.loss}",
-            )
-        )
+    name = "MNIST" if dataset.name == "mnist" else f"'{dataset.name}'"
+    objective = objective_for(config, dataset.kind)
+    issues += objective.issues(
+        summary, config, tuple(dataset.input_shape), len(dataset.classes), name
+    )
     last_type = spec.layers[-1].type
+    if config.loss == "bce" and last_type != "sigmoid":
+        issues.append(
+            ("loss", f"bce expects outputs in 0..1: end the model with sigmoid, not {last_type}")
+        )
     if config.loss == "nll" and last_type != "log_softmax":
         issues.append(
             (
@@ -58,20 +56,6 @@ def check_trainable(
 
 
 def fit_config(config: TrainConfig, dataset: DatasetInfo | Dataset) -> TrainConfig:
-    """`config` completed for the dataset: a regression trains with mse unless a loss was named."""
-    return objective_for(dataset.kind).fit(config)
-
-
-def _output_advice(summary: ModelSummary, dataset: DatasetInfo | Dataset) -> str:
-    """What the model outputs and what the dataset needs, with the fix."""
-    shown = describe_shape(summary.output_shape)
-    what = "digit" if dataset.name == "mnist" else "sample"
-    name = "MNIST" if dataset.name == "mnist" else f"'{dataset.name}'"
-    if dataset.kind is TaskKind.REGRESSION:
-        needs = "one value (a regression)"
-    else:
-        needs = f"{dataset.outputs} class scores"
-    return (
-        f"the model outputs {shown} values per {what}; {name} needs {needs}: end with a "
-        f"linear layer of {dataset.outputs} out_features"
-    )
+    """`config` completed for its goal on `dataset` (see `Objective.fit`): e.g. a regression
+    trains with mse unless a loss was named."""
+    return objective_for(config, dataset.kind).fit(config)

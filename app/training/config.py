@@ -8,16 +8,17 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.data.registry import DEFAULT_DATASET, DatasetRef, parse_ref
+from app.training.task_params import DEFAULT_TASK, TaskRef, parse_task
 
 OptimizerName = Literal["sgd", "adam", "adamw", "rmsprop", "adagrad"]
 ScheduleName = Literal["none", "step", "cosine", "onecycle"]
-LossName = Literal["cross_entropy", "nll", "mse"]
+LossName = Literal["cross_entropy", "nll", "mse", "bce"]
 Precision = Literal["fp32", "bf16"]
 RegularizationName = Literal["none", "l1", "l2"]
 
 OPTIMIZER_NAMES: tuple[OptimizerName, ...] = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 SCHEDULE_NAMES: tuple[ScheduleName, ...] = ("none", "step", "cosine", "onecycle")
-LOSS_NAMES: tuple[LossName, ...] = ("cross_entropy", "nll", "mse")
+LOSS_NAMES: tuple[LossName, ...] = ("cross_entropy", "nll", "mse", "bce")
 
 # The learning rate each optimizer starts from when none is given (the peak for onecycle).
 DEFAULT_LR: dict[str, float] = {
@@ -51,6 +52,12 @@ class TrainConfig(BaseModel):
         description="what to train on: a name from GET /api/datasets, or a 2-D problem with "
         'parameters, e.g. {"name": "spiral", "noise": 0.1}',
     )
+    task: TaskRef = Field(
+        default=DEFAULT_TASK,
+        description="what the model learns: classify (the dataset's classes, or values for a "
+        'regression dataset) or autoencode (rebuild the input; {"name": "autoencode", '
+        '"noise": 0.3} denoises)',
+    )
     epochs: int = Field(default=3, ge=1, le=200, description="passes over the training digits")
     batch_size: int = Field(default=64, ge=1, le=8192, description="digits per step")
     optimizer: OptimizerName = "adam"
@@ -75,7 +82,9 @@ class TrainConfig(BaseModel):
     step_size: int = Field(default=1, ge=1, le=200, description="epochs between decays (step)")
     gamma: float = Field(default=0.5, gt=0.0, le=1.0, description="decay factor (step)")
     loss: LossName = Field(
-        default="cross_entropy", description="nll expects a model ending in log_softmax"
+        default="cross_entropy",
+        description="nll expects a model ending in log_softmax, bce (binary cross-entropy on "
+        "outputs in 0..1, e.g. an autoencoder's pixels) one ending in sigmoid",
     )
     label_smoothing: float = Field(default=0.0, ge=0.0, le=0.5, description="cross_entropy only")
     seed: int = Field(default=0, ge=0, le=2**31 - 1, description="same seed, same numbers (CPU)")
@@ -111,6 +120,12 @@ class TrainConfig(BaseModel):
     def _dataset(cls, value: Any) -> DatasetRef:
         """A dataset name or a 2-D problem's parameters, checked by the dataset registry."""
         return parse_ref(value)
+
+    @field_validator("task", mode="before")
+    @classmethod
+    def _task(cls, value: Any) -> TaskRef:
+        """A task name or an autoencoder's parameters."""
+        return parse_task(value)
 
     @model_validator(mode="before")
     @classmethod

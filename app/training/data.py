@@ -9,10 +9,10 @@ from dataclasses import dataclass
 import torch
 
 from app.data import Mnist
-from app.data.dataset import ArraySplit, Dataset
-from app.training.objectives import CLASSIFICATION, Objective, objective_for
+from app.data.dataset import ArraySplit, Dataset, TaskKind
 
 NUM_CLASSES = 10  # MNIST's; other datasets say their own (DeviceData.num_classes)
+LABEL_DTYPES = {TaskKind.CLASSIFICATION: torch.int64, TaskKind.REGRESSION: torch.float32}
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class DeviceData:
     test: DeviceSplit
     device: torch.device
     num_classes: int = NUM_CLASSES  # 0 for regression
-    objective: Objective = CLASSIFICATION
+    kind: TaskKind = TaskKind.CLASSIFICATION  # what the labels are
 
 
 def describe_shape(shape: Sequence[int]) -> str:
@@ -84,7 +84,6 @@ def prepare_data(
         dataset = dataset.to_dataset()
     check_sample_size(input_shape, dataset.input_shape, dataset.name)
     shape = tuple(input_shape)
-    objective = objective_for(dataset.kind)
     mean, std = pixel_mean_std(dataset) if dataset.is_image and normalize else (0.0, 1.0)
 
     def prepare(split: ArraySplit, limit: int | None) -> DeviceSplit:
@@ -95,7 +94,7 @@ def prepare_data(
             if normalize:
                 inputs.sub_(mean).div_(std)
         inputs = inputs.reshape(len(samples), *shape).contiguous()  # (N, *input_shape)
-        labels = split.targets[: len(samples)].to(device=device, dtype=objective.label_dtype)
+        labels = split.targets[: len(samples)].to(device=device, dtype=LABEL_DTYPES[dataset.kind])
         # Pictures in events are 28×28 grey (what the pages draw); other data has none.
         pictures = samples[:, 0] if tuple(samples.shape[1:]) == (1, 28, 28) else None
         return DeviceSplit(inputs, labels, pictures)  # pictures: (N, 28, 28) uint8
@@ -106,7 +105,7 @@ def prepare_data(
         test=prepare(dataset.test, eval_limit),
         device=device,
         num_classes=len(dataset.classes),
-        objective=objective,
+        kind=dataset.kind,
     )
 
 

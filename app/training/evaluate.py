@@ -64,7 +64,7 @@ def evaluate(
             labels = split.labels[start : start + EVAL_BATCH]  # (B,)
             with autocast(device, config.precision):
                 outputs = module(inputs).float()  # (B, C)
-            targets = objective.targets(config, labels, num_classes)
+            targets = objective.targets(config, inputs, labels, num_classes)
             loss_sum += loss_function(outputs, targets) * len(labels)
             if objective.counts_hits:
                 confidence, prediction = probabilities(outputs, config.loss).max(dim=1)  # (B,)

@@ -173,7 +173,7 @@ class Filters:
 
 # Pictures of what the model does now (feature maps of a digit, a 2-D decision boundary): a
 # viewer needs only the newest; the frame taken right after each epoch is kept in the history.
-FRAME_TYPES = frozenset({"feature_maps", "boundary"})
+FRAME_TYPES = frozenset({"feature_maps", "boundary", "reconstructions", "codes"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -8,9 +8,10 @@ from typing import Protocol
 from app.data.registry import Datasets
 from app.settings import Settings
 from app.training.control import RunControl
-from app.training.job import ExecutorLostError, RunJob, RunSink, train_job
+from app.training.job import ExecutorLostError, RunJob, RunSink
 from app.training.outputs import TrainResult
 from app.training.process import ProcessExecutor
+from app.training.tasks import train_job
 
 
 class Executor(Protocol):

@@ -9,15 +9,15 @@ from typing import IO, Any
 import torch
 
 from app.data.registry import DatasetPlaces, Datasets
-from app.nn import build_model
+from app.nn import parse_spec, summarize
 from app.settings import Settings
-from app.training.checks import check_trainable, dataset_info, fit_config
+from app.training.checks import dataset_info
 from app.training.config import TrainConfig
-from app.training.data import prepare_data
+from app.training.control import RunControl
 from app.training.device import configure_threads, resolve_device
-from app.training.events import EpochEvent, Event, StepEvent
-from app.training.outputs import TrainResult
-from app.training.trainer import Trainer
+from app.training.job import RunJob
+from app.training.outputs import Throttle, TrainingState, TrainResult, WeightSnapshot
+from app.training.tasks import task_of, train_job
 
 
 class JsonLines:
@@ -26,8 +26,8 @@ class JsonLines:
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
 
-    def __call__(self, event: Event) -> None:
-        self.write(event.to_dict())
+    def __call__(self, data: dict[str, Any]) -> None:
+        self.write(data)
 
     def write(self, data: dict[str, Any]) -> None:
         """One line of JSON, flushed at once."""
@@ -39,35 +39,56 @@ class JsonLines:
 
 
 class ProgressBar:
-    """A tqdm bar over the run's steps; a line per epoch."""
+    """A tqdm bar over the run's steps (its length from the first step event); a line per
+    epoch."""
 
-    def __init__(self, total_steps: int, stream: IO[str]) -> None:
-        from tqdm import tqdm  # type: ignore[import-untyped]  # noqa: PLC0415 (only here)
-
+    def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
-        self._bar = tqdm(total=total_steps, unit="step", file=stream, dynamic_ncols=True)
+        self._bar: Any = None  # made at the first step, when the run's length is known
 
-    def __call__(self, event: Event) -> None:
-        if isinstance(event, StepEvent):
-            self._bar.update(event.step - self._bar.n)
+    def __call__(self, data: dict[str, Any]) -> None:
+        if self._bar is None and data["type"] == "step":
+            from tqdm import tqdm  # type: ignore[import-untyped]  # noqa: PLC0415 (only here)
+
+            self._bar = tqdm(
+                total=data["total_steps"], unit="step", file=self.stream, dynamic_ncols=True
+            )
+        if self._bar is None:
+            return
+        if data["type"] == "step":
+            self._bar.update(data["step"] - self._bar.n)
             self._bar.set_postfix(
-                loss=f"{event.loss:.4f}",
-                acc=_figure(event.accuracy, 3),
-                lr=f"{event.lr:.2e}",
+                loss=f"{data['loss']:.4f}",
+                acc=_figure(data["accuracy"], 3),
+                lr=f"{data['lr']:.2e}",
                 refresh=False,
             )
-        elif isinstance(event, EpochEvent):
+        elif data["type"] == "epoch":
             self._bar.write(
-                f"epoch {event.epoch}: train loss {event.train_loss:.4f} "
-                f"acc {_figure(event.train_accuracy)} | val loss {event.val_loss:.4f} "
-                f"acc {_figure(event.val_accuracy)} | {event.seconds:.1f} s, "
-                f"{event.samples_per_s:,.0f} samples/s",
+                f"epoch {data['epoch']}: train loss {data['train_loss']:.4f} "
+                f"acc {_figure(data['train_accuracy'])} | val loss {data['val_loss']:.4f} "
+                f"acc {_figure(data['val_accuracy'])} | {data['seconds']:.1f} s, "
+                f"{data['samples_per_s']:,.0f} samples/s",
                 file=self.stream,
             )
 
     def close(self) -> None:
         """Finish the bar."""
-        self._bar.close()
+        if self._bar is not None:
+            self._bar.close()
+
+
+class _PrintingSink:
+    """A RunSink for the terminal: events are printed, nothing is saved."""
+
+    def __init__(self, printer: JsonLines | ProgressBar) -> None:
+        self.emit = printer
+
+    def checkpoint(self, state: TrainingState) -> None:
+        """A headless run keeps no checkpoints."""
+
+    def snapshot(self, snapshot: WeightSnapshot) -> None:
+        """Nor weights for predictions."""
 
 
 def train_headless(
@@ -87,7 +108,8 @@ def train_headless(
     """
     out = out or sys.stdout
     err = err or sys.stderr
-    built = build_model(spec, settings.spec_limits(), seed=config.seed)
+    limits = settings.spec_limits()
+    model_spec = parse_spec(spec, limits)
     datasets = Datasets(
         DatasetPlaces(
             settings.mnist_cache_dir,
@@ -96,25 +118,18 @@ def train_headless(
         )
     )
     info = dataset_info(datasets, config.dataset)
-    config = fit_config(config, info)
-    check_trainable(built.spec, built.summary, config, info)
+    config = task_of(config).check(model_spec, summarize(model_spec, limits), config, info)
     device = resolve_device(settings.device)
     if device.type == "cpu":
         configure_threads(
             threads if threads is not None else settings.torch_threads, role="headless"
         )
-    data = prepare_data(
-        datasets.load(config.dataset),
-        device,
-        built.spec.input_shape,
-        normalize=config.normalize,
-        train_subset=config.train_subset,
-        eval_limit=config.eval_limit,
-    )
-    total_steps = config.total_steps(len(data.train))
-    printer = JsonLines(out) if json_lines else ProgressBar(total_steps, err)
+    stored = model_spec.model_dump(mode="json", exclude_unset=True)
+    job = RunJob("headless", stored, config, str(device), 0, limits, Throttle(), settings.data_dir)
+    dataset = datasets.load(config.dataset)
+    printer = JsonLines(out) if json_lines else ProgressBar(err)
     try:
-        result = Trainer(built, config, data, emit=printer).run()
+        result = train_job(job, dataset, RunControl(), _PrintingSink(printer))
     finally:
         printer.close()
     summary = result.summary() | {

@@ -1,8 +1,9 @@
-"""One run's training job, whatever executes it: the same code in a thread or a child process.
+"""One run's training job, whatever executes it (a thread, a training process, a Ray actor),
+and where its output goes.
 
-`train_job` builds the model and the data, then runs the Trainer; what comes out of it (events,
-checkpoints, weight snapshots) goes to a `RunSink`. The run manager is the sink in the web
-process; in a training process the sink forwards everything over a pipe.
+`app.training.tasks.train_job` trains a `RunJob` with its task's trainer; what comes out of it
+(events, checkpoints, weight snapshots) goes to a `RunSink`. The run manager is the sink in the
+web process; in a training process the sink forwards everything over a pipe.
 """
 
 from __future__ import annotations
@@ -14,23 +15,15 @@ from typing import Any, Protocol
 
 import torch
 
-from app.data.dataset import Dataset
-from app.data.registry import planar_params
-from app.nn import SpecError, SpecLimits, build_model
+from app.nn import SpecError, SpecLimits
 from app.store import CheckpointError, StoreFullError, is_disk_full
-from app.training.checks import check_trainable
 from app.training.config import ConfigError, TrainConfig
-from app.training.control import RunControl
-from app.training.data import prepare_data
-from app.training.events import SeqCounter
 from app.training.outputs import (
     Throttle,
     TrainingError,
     TrainingState,
-    TrainResult,
     WeightSnapshot,
 )
-from app.training.trainer import Trainer
 
 
 class ExecutorLostError(TrainingError):
@@ -63,42 +56,6 @@ class RunSink(Protocol):
 
     def snapshot(self, snapshot: WeightSnapshot) -> None:
         """Newer weights for predictions while the run trains."""
-
-
-def train_job(job: RunJob, dataset: Dataset, control: RunControl, sink: RunSink) -> TrainResult:
-    """Build, prepare the data (the job's dataset, loaded) and train to the end; raises
-    whatever stops the run."""
-    built = build_model(job.spec, job.limits, seed=job.config.seed)
-    check_trainable(built.spec, built.summary, job.config, dataset)
-    device = torch.device(job.device)
-    data = prepare_data(
-        dataset,
-        device,
-        built.spec.input_shape,
-        normalize=job.config.normalize,
-        train_subset=job.config.train_subset,
-        eval_limit=job.config.eval_limit,
-    )
-    params = planar_params(job.config.dataset)
-    frames = None
-    if params is not None:  # a 2-D problem: its decision boundary as it learns
-        from app.training.boundary import BoundaryProbe  # noqa: PLC0415
-
-        frames = BoundaryProbe(built.module, built.summary, params, loss=job.config.loss)
-    trainer = Trainer(
-        built,
-        job.config,
-        data,
-        control=control,
-        emit=lambda event: sink.emit(event.to_dict()),
-        seq=SeqCounter(job.first_seq),
-        checkpoint=sink.checkpoint,
-        snapshot=sink.snapshot,
-        resume=job.resume,
-        throttle=job.throttle,
-        frames=frames,
-    )
-    return trainer.run()
 
 
 _READ_ONLY_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM}

@@ -31,7 +31,7 @@ from app.store import (
     Store,
     load_checkpoint,
 )
-from app.training.checks import check_trainable, dataset_info, fit_config
+from app.training.checks import dataset_info
 from app.training.config import ConfigError, TrainConfig, parse_config
 from app.training.control import StopKind, Tuning
 from app.training.device import configure_threads, resolve_device
@@ -43,6 +43,7 @@ from app.training.recorder import ActiveRun, Listener, Recorder, RecordingSink
 from app.training.recovery import recover, requeue_interrupted
 from app.training.scheduler import Scheduler
 from app.training.stored_weights import StoredWeights
+from app.training.tasks import task_of
 
 logger = logging.getLogger(__name__)
 
@@ -208,8 +209,7 @@ class RunManager:
         limits = self.settings.spec_limits()
         model_spec = parse_spec(spec, limits)
         dataset = dataset_info(self.datasets, config.dataset)
-        config = fit_config(config, dataset)
-        check_trainable(model_spec, summarize(model_spec, limits), config, dataset)
+        config = task_of(config).check(model_spec, summarize(model_spec, limits), config, dataset)
         return model_spec, config
 
     def delete_run(self, run_id: str) -> None:

@@ -95,6 +95,8 @@ def make_loss(config: TrainConfig, *, training: bool = True) -> LossFunction:
             return lambda outputs, targets: F.nll_loss(outputs.float(), targets)
         case "mse":
             return lambda outputs, targets: F.mse_loss(outputs.float(), targets)
+        case "bce":
+            return lambda outputs, targets: F.binary_cross_entropy(outputs.float(), targets)
     raise ValueError(f"loss: unknown {config.loss!r}")  # pragma: no cover
 
 

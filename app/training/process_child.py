@@ -24,9 +24,10 @@ from app.data import Mnist
 from app.data.registry import DEFAULT_DATASET, DatasetPlaces, Datasets
 from app.training.control import RunControl
 from app.training.device import configure_threads
-from app.training.job import RunJob, describe_failure, train_job
+from app.training.job import RunJob, describe_failure
 from app.training.optim import load_optimizer_code
 from app.training.remote import MessageSink, apply_control, result_message, unpack_job
+from app.training.tasks import train_job
 from app.training.wire import join_message
 
 logger = logging.getLogger(__name__)

@@ -20,9 +20,10 @@ from typing import Any
 from app.data.dataset import Dataset
 from app.training.control import RunControl
 from app.training.device import configure_threads
-from app.training.job import RunJob, describe_failure, train_job
+from app.training.job import RunJob, describe_failure
 from app.training.optim import load_optimizer_code
 from app.training.remote import MessageSink, apply_control, result_message, unpack_job
+from app.training.tasks import train_job
 from app.training.wire import ControlState, join_message
 
 logger = logging.getLogger(__name__)

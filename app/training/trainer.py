@@ -32,6 +32,7 @@ from app.training.events import (
     StatusEvent,
     StepEvent,
 )
+from app.training.objectives import objective_for
 from app.training.optim import lr_factor, make_loss, make_optimizer, weight_penalty
 from app.training.outputs import (
     Throttle,
@@ -124,11 +125,16 @@ class _Best:
 
 
 class FrameSource(Protocol):
-    """Pictures of what the model does now, for data without digits (a 2-D decision boundary);
-    called at most every Throttle.feature_maps_s, like the feature maps."""
+    """Pictures of what the model does now where there are no class feature maps (a 2-D
+    decision boundary, an autoencoder's reconstructions); called at most every
+    Throttle.feature_maps_s, like the feature maps, and after an epoch: after each one when
+    `each_epoch`, else when the throttle allows (a 2-D run's epochs take milliseconds)."""
 
-    def frame(self, seq: int, step: int, epoch: int, at_epoch_end: bool) -> Event:
-        """The event to send; the model is in training mode and must be left so."""
+    each_epoch: bool
+
+    def frames(self, seq: SeqCounter, step: int, epoch: int, at_epoch_end: bool) -> list[Event]:
+        """The events to send, numbered by `seq`; the model is in training mode and must be
+        left so."""
 
 
 class Trainer:
@@ -164,9 +170,11 @@ class Trainer:
         self.throttle = throttle or Throttle()
         self.optimizer = make_optimizer(self.module.parameters(), config, self.device)
         self._loss = make_loss(config)
-        self._objective = data.objective
-        # (N,) class indices, (N, C) one-hot rows for mse, or (N, 1) values (regression)
-        self._targets = data.objective.targets(config, data.train.labels, data.num_classes)
+        self._objective = objective = objective_for(config, data.kind)
+        # (N,) class indices, (N, C) one-hot rows for mse, (N, 1) values (regression), or the
+        # inputs themselves (an autoencoder's)
+        train = data.train
+        self._targets = objective.targets(config, train.inputs, train.labels, data.num_classes)
         self._probe = (
             FeatureProbe(
                 self.module,
@@ -176,7 +184,7 @@ class Trainer:
                 config.loss,
                 config.precision,
             )
-            if feature_maps and data.validation.images is not None
+            if feature_maps and data.validation.images is not None and objective.counts_hits
             else None
         )
         self._frames = frames if feature_maps and self._probe is None else None
@@ -226,6 +234,7 @@ class Trainer:
         inputs, labels, targets = train.inputs, train.labels, self._targets
         scheduled = config.schedule != "none"
         count_hits = self._objective.hits if self._objective.counts_hits else None
+        corrupt = self._objective.corrupt
         train_step = self._step_function()
         batches = epoch_batches(len(train), config.batch_size, self._generator, self.device)
         epoch = self._current = _EpochState.begin(self.step, self.device)
@@ -241,7 +250,10 @@ class Trainer:
             if scheduled:
                 self._set_lr(self.step)
             batch_targets = targets.index_select(0, index)  # (B,), (B, C) or (B, 1)
-            outputs, loss = train_step(inputs.index_select(0, index), batch_targets)
+            batch_inputs = inputs.index_select(0, index)  # (B, *input_shape)
+            if corrupt is not None:
+                batch_inputs = corrupt(batch_inputs, config)
+            outputs, loss = train_step(batch_inputs, batch_targets)
             epoch.loss_sum += loss.detach()
             if count_hits is not None:
                 batch_labels = batch_targets if targets is labels else labels.index_select(0, index)
@@ -334,7 +346,9 @@ class Trainer:
         )
         now = time.perf_counter()
         last = self.epoch >= self.config.epochs
-        pictured = self._probe is not None or last or now >= self._next_maps
+        frames = self._frames
+        each_epoch = self._probe is not None or (frames is not None and frames.each_epoch)
+        pictured = each_epoch or last or now >= self._next_maps
         if pictured:  # tiny epochs: throttled
             self._emit_feature_maps(at_epoch_end=True)
             self._next_maps = now + self.throttle.feature_maps_s
@@ -383,7 +397,7 @@ class Trainer:
     def _evaluate(self, split: DeviceSplit) -> Evaluation:
         data = self.data
         return evaluate(
-            self.module, split, self.config, self.device, data.num_classes, data.objective
+            self.module, split, self.config, self.device, data.num_classes, self._objective
         )
 
     def _accuracy(self, correct: torch.Tensor | float, samples: int) -> float | None:
@@ -499,7 +513,8 @@ class Trainer:
         if probe is None:
             if self._frames is not None:
                 epoch = self.epoch if at_epoch_end else self.epoch + 1
-                self._emit(self._frames.frame(self.seq(), self.step, epoch, at_epoch_end))
+                for event in self._frames.frames(self.seq, self.step, epoch, at_epoch_end):
+                    self._emit(event)
             return
         result = probe.capture()
         self._emit(

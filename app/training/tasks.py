@@ -1,0 +1,47 @@
+"""The kinds of training run, by the config's `task`: how a run's config is completed and
+checked against its model before it is queued, and what trains it. A new kind of run (a GAN, a
+reinforcement learner) is a new entry in `TASKS`; nothing else branches on the task's name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.data.dataset import Dataset
+from app.data.registry import DatasetInfo
+from app.nn import ModelSpec, ModelSummary
+from app.training.config import TrainConfig
+from app.training.control import RunControl
+from app.training.job import RunJob, RunSink
+from app.training.outputs import TrainResult
+from app.training.supervised import check_supervised, train_supervised
+from app.training.task_params import task_name
+
+# (spec, summary, config, dataset) -> the config completed (ConfigError if it cannot train)
+Check = Callable[[ModelSpec, ModelSummary, TrainConfig, DatasetInfo | Dataset], TrainConfig]
+# (job, dataset, control, sink) -> how the run ended
+Train = Callable[[RunJob, Dataset, RunControl, RunSink], TrainResult]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One kind of training run."""
+
+    name: str
+    check: Check
+    train: Train
+
+
+TASKS: dict[str, Task] = {
+    name: Task(name, check_supervised, train_supervised) for name in ("classify", "autoencode")
+}
+
+
+def task_of(config: TrainConfig) -> Task:
+    """The task a config asks for (its name was checked when the config was parsed)."""
+    return TASKS[task_name(config.task)]
+
+
+def train_job(job: RunJob, dataset: Dataset, control: RunControl, sink: RunSink) -> TrainResult:
+    """Train the job to the end with its task's trainer; raises whatever stops the run."""
+    return task_of(job.config).train(job, dataset, control, sink)
