@@ -171,3 +171,107 @@ def test_rejected_before_any_tensor_is_made(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(torch.nn.Linear, "__init__", no_tensors)
     with pytest.raises(SpecError):
         build_model(_layers({"type": "flatten"}, {"type": "linear", "out_features": 10**8}))
+
+
+# ------------------------------------------------------------------ layers that enlarge images
+
+
+def test_unflatten_sizes_whose_product_is_not_the_input() -> None:
+    spec = _layers(
+        {"type": "linear", "out_features": 1600},
+        {"type": "unflatten", "sizes": [32, 7, 7]},
+        input_shape=[10],
+    )
+    assert _issue(spec)[2] == (
+        "layer 1 (unflatten), field 'sizes': sizes 32×7×7 = 1568, but the input has 1,600 values "
+        "per sample: use sizes whose product is 1600"
+    )
+    layer, field, text = _issue(_layers({"type": "unflatten", "dim": 2, "sizes": [4, 8]}))
+    assert (layer, field) == ("0", "sizes")
+    assert "dimension 2 of the 1×28×28 input has size 28" in text
+    assert "product is 28" in text
+
+
+@pytest.mark.parametrize(
+    ("layer", "field", "words"),
+    [
+        ({"type": "unflatten"}, "sizes", "missing required field 'sizes'"),
+        ({"type": "unflatten", "sizes": []}, "sizes", "at least 1 item"),
+        ({"type": "unflatten", "sizes": [0, 784]}, "sizes.0", "must be ≥ 1"),
+        ({"type": "unflatten", "sizes": [784], "dim": 0}, "dim", "dim 0 is the batch"),
+        (
+            {"type": "unflatten", "sizes": [784], "dim": 2},
+            "dim",
+            "784 input has 1 dimension per sample, so dim can be 1",
+        ),
+        ({"type": "unflatten", "sizes": [784], "dim": 7}, "dim", "must be ≤ 3"),
+        ({"type": "unflatten", "sizes": [4, 4, 7, 7]}, "sizes", "at most 3 items"),
+    ],
+)
+def test_bad_unflatten_fields(layer: dict[str, Any], field: str, words: str) -> None:
+    spec = _layers({"type": "flatten"}, layer)
+    assert _issue(spec)[:2] == ("1", field)
+    assert words in _issue(spec)[2]
+
+
+def test_unflatten_to_more_than_three_dimensions() -> None:
+    layer, field, text = _issue(_layers({"type": "unflatten", "sizes": [1, 1]}))
+    assert (layer, field) == ("0", "sizes")
+    assert "into 1×1×28×28, 4 dimensions per sample" in text
+
+
+@pytest.mark.parametrize(
+    ("layer", "input_shape", "field", "words"),
+    [
+        (
+            {"stride": 2, "output_padding": 2},
+            [1, 7, 7],
+            "output_padding",
+            "smaller than the stride",
+        ),
+        ({"stride": [2, 1], "output_padding": [1, 1]}, [1, 7, 7], "output_padding", "at most 1×0"),
+        ({"padding": 2}, [1, 1, 1], "padding", "(1 − 1)·1 − 2·2 + 3 + 0 = −1"),
+        ({"kernel_size": 13}, [1, 7, 7], "kernel_size", "larger than the limit of 11"),
+        ({"groups": 2}, [3, 7, 7], "groups", "input channels (3) must be divisible by groups"),
+        ({"stride": 40, "kernel_size": 1}, [1, 28, 28], "stride", "1081×1081, larger than"),
+        ({"out_channels": 0}, [1, 7, 7], "out_channels", "must be ≥ 1"),
+        ({"output_padding": -1}, [1, 7, 7], "output_padding", "must be ≥ 0"),
+        ({}, [49], None, "put it before the flatten layer"),
+    ],
+)
+def test_bad_convtranspose2d_fields(
+    layer: dict[str, Any], input_shape: list[int], field: str | None, words: str
+) -> None:
+    spec = _layers({"type": "convtranspose2d", "out_channels": 1, **layer}, input_shape=input_shape)
+    layer_index, field_name, text = _issue(spec)
+    assert (layer_index, field_name) == ("0", field)
+    assert text.startswith("layer 0 (convtranspose2d)")
+    assert words in text
+
+
+@pytest.mark.parametrize(
+    ("layer", "input_shape", "field", "words"),
+    [
+        ({"scale_factor": 2, "size": 14}, [1, 7, 7], "size", "not both"),
+        ({"align_corners": True}, [1, 7, 7], "align_corners", "only to mode 'bilinear'"),
+        ({"scale_factor": 50}, [1, 28, 28], "scale_factor", "1400×1400, larger than"),
+        ({"size": [2000, 4]}, [1, 28, 28], "size", "larger than the limit of 1024"),
+        ({"scale_factor": 0}, [1, 7, 7], "scale_factor", "must be ≥ 1"),
+        ({"scale_factor": 1.5}, [1, 7, 7], "scale_factor", "whole number or a pair"),
+        ({"mode": "bicubic"}, [1, 7, 7], "mode", "'nearest' or 'bilinear'"),
+        ({}, [49], None, "upsample needs a channels×height×width image"),
+    ],
+)
+def test_bad_upsample_fields(
+    layer: dict[str, Any], input_shape: list[int], field: str | None, words: str
+) -> None:
+    spec = _layers({"type": "relu"}, {"type": "upsample", **layer}, input_shape=input_shape)
+    layer_index, field_name, text = _issue(spec)
+    assert (layer_index, field_name) == ("1", field)
+    assert text.startswith("layer 1 (upsample)")
+    assert words in text
+
+
+def test_the_side_limit_is_configurable() -> None:
+    spec = _layers({"type": "upsample", "scale_factor": 50})
+    assert summarize(spec, SpecLimits(max_side=1400)).output_shape == (1, 1400, 1400)

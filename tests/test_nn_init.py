@@ -60,3 +60,35 @@ def test_model_init_applies_unless_a_layer_has_its_own() -> None:
 def test_unknown_scheme_is_a_clear_error() -> None:
     with pytest.raises(SpecError, match=r"layer 0 \(linear\), field 'weight_init.scheme'"):
         _linear_weights("orthogonal")
+
+
+@pytest.mark.parametrize("scheme", ["kaiming_normal", "kaiming_uniform", "xavier_normal"])
+def test_convtranspose2d_is_initialised_like_conv2d(scheme: str) -> None:
+    """Same in_channels, out_channels and kernel: the same spread of weights, zero biases."""
+
+    def weights(layer_type: str) -> torch.nn.Conv2d | torch.nn.ConvTranspose2d:
+        layer = {"type": layer_type, "out_channels": 32, "kernel_size": 3, "weight_init": scheme}
+        module = build_model({"input_shape": [64, 8, 8], "layers": [layer]}, seed=0).module[0]
+        assert isinstance(module, torch.nn.Conv2d | torch.nn.ConvTranspose2d)
+        return module
+
+    conv, transposed = weights("conv2d"), weights("convtranspose2d")
+    assert isinstance(transposed, torch.nn.ConvTranspose2d)
+    assert transposed.weight.shape == (64, 32, 3, 3)  # (in, out, kH, kW): a conv's the other way
+    assert transposed.bias is not None
+    assert torch.count_nonzero(transposed.bias) == 0
+    expected = conv.weight.std().item()
+    if scheme.startswith("kaiming"):  # relu gain √2 over the 64·3·3 inputs of each output
+        assert expected == pytest.approx((2 / (64 * 9)) ** 0.5, rel=0.05)
+    assert transposed.weight.std().item() == pytest.approx(expected, rel=0.05)
+
+
+def test_model_init_reaches_convtranspose2d() -> None:
+    spec = {
+        "input_shape": [4, 5, 5],
+        "weight_init": "zeros",
+        "layers": [{"type": "convtranspose2d", "out_channels": 2, "stride": 2}],
+    }
+    layer = build_model(spec, seed=0).module[0]
+    assert isinstance(layer, torch.nn.ConvTranspose2d)
+    assert torch.count_nonzero(layer.weight) == 0

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from app.nn import LAYER_KINDS, PRESET_NAMES, ModelSpec, build_model, load_preset, summarize
 from app.nn.specs import layer_classes
@@ -11,10 +12,24 @@ IMAGE = [1, 28, 28]
 EXAMPLES: dict[str, tuple[list[int], list[dict[str, object]]]] = {
     "linear": ([20], [{"type": "linear", "out_features": 7}]),
     "conv2d": (IMAGE, [{"type": "conv2d", "out_channels": 4, "kernel_size": 3, "stride": 2}]),
+    "convtranspose2d": (
+        [4, 7, 7],
+        [
+            {
+                "type": "convtranspose2d",
+                "out_channels": 6,
+                "kernel_size": 4,
+                "stride": 2,
+                "padding": 1,
+            }
+        ],
+    ),
     "maxpool2d": (IMAGE, [{"type": "maxpool2d", "kernel_size": 3, "stride": 2, "padding": 1}]),
     "avgpool2d": (IMAGE, [{"type": "avgpool2d", "kernel_size": 2, "ceil_mode": True}]),
     "adaptiveavgpool2d": (IMAGE, [{"type": "adaptiveavgpool2d", "output_size": [3, 5]}]),
     "flatten": (IMAGE, [{"type": "flatten"}]),
+    "unflatten": (IMAGE, [{"type": "flatten"}, {"type": "unflatten", "sizes": [4, 14, 14]}]),
+    "upsample": ([3, 5, 7], [{"type": "upsample", "scale_factor": [2, 3], "mode": "bilinear"}]),
     "dropout": ([30], [{"type": "dropout", "p": 0.3}]),
     "dropout2d": ([3, 8, 8], [{"type": "dropout2d", "p": 0.3}]),
     "batchnorm1d": ([30], [{"type": "batchnorm1d"}]),
@@ -151,3 +166,146 @@ def test_json_schema_covers_every_layer_type() -> None:
     schema = ModelSpec.model_json_schema()
     mapping = schema["properties"]["layers"]["items"]["discriminator"]["mapping"]
     assert set(mapping) == set(LAYER_KINDS)
+
+
+# The layers that go back up from a code to an image: (input_shape, layer) in many settings.
+GROWING: list[tuple[list[int], dict[str, object]]] = [
+    (
+        [32, 7, 7],
+        {
+            "type": "convtranspose2d",
+            "out_channels": 16,
+            "kernel_size": 4,
+            "stride": 2,
+            "padding": 1,
+        },
+    ),
+    (
+        [32, 7, 7],
+        {
+            "type": "convtranspose2d",
+            "out_channels": 1,
+            "kernel_size": 3,
+            "stride": 2,
+            "padding": 1,
+            "output_padding": 1,
+        },
+    ),
+    ([3, 5, 5], {"type": "convtranspose2d", "out_channels": 2}),
+    ([4, 5, 5], {"type": "convtranspose2d", "out_channels": 6, "groups": 2, "bias": False}),
+    (
+        [2, 6, 6],
+        {
+            "type": "convtranspose2d",
+            "out_channels": 3,
+            "dilation": 3,
+            "output_padding": 2,
+            "padding": 1,
+        },
+    ),
+    (
+        [4, 5, 6],
+        {
+            "type": "convtranspose2d",
+            "out_channels": 5,
+            "kernel_size": [3, 5],
+            "stride": [2, 3],
+            "padding": [0, 2],
+            "output_padding": [1, 2],
+            "dilation": [1, 2],
+        },
+    ),
+    ([3, 7, 7], {"type": "upsample"}),
+    ([3, 7, 7], {"type": "upsample", "scale_factor": [1, 4]}),
+    ([3, 7, 7], {"type": "upsample", "scale_factor": 3, "mode": "bilinear"}),
+    ([3, 7, 7], {"type": "upsample", "size": [10, 15], "mode": "bilinear", "align_corners": True}),
+    ([2, 9, 9], {"type": "upsample", "size": 4}),
+    ([980], {"type": "unflatten", "sizes": [20, 7, 7]}),
+    ([4, 36], {"type": "unflatten", "dim": -1, "sizes": [6, 6]}),
+    ([3, 20], {"type": "unflatten", "dim": 2, "sizes": [4, 5]}),
+    ([3, 4, 5], {"type": "unflatten", "dim": 1, "sizes": [3]}),
+]
+
+
+@pytest.mark.parametrize(("input_shape", "layer"), GROWING)
+def test_growing_layer_summary_equals_pytorch(
+    input_shape: list[int], layer: dict[str, object]
+) -> None:
+    """Output shape, parameters and MACs in the summary are what PyTorch's module gives."""
+    built = build_model({"input_shape": input_shape, "layers": [layer]}, seed=0)
+    row, module = built.summary.layers[0], built.module[0]
+    x = torch.zeros(2, *input_shape)  # (B, *input_shape)
+    with FlopCounterMode(display=False) as counter:
+        y = module(x)
+    assert row.output_shape == tuple(y.shape[1:])
+    assert row.params == sum(p.numel() for p in module.parameters())
+    assert row.macs == counter.get_total_flops() // (2 * 2)  # two samples, two FLOPs per MAC
+
+
+DECODER = [
+    {"type": "linear", "out_features": 1568},
+    {"type": "relu"},
+    {"type": "unflatten", "sizes": [32, 7, 7]},
+]
+AUTOENCODER = [
+    {"type": "conv2d", "out_channels": 16, "kernel_size": 3, "stride": 2, "padding": 1},
+    {"type": "relu"},
+    {"type": "conv2d", "out_channels": 32, "kernel_size": 3, "stride": 2, "padding": 1},
+    {"type": "relu"},
+    {"type": "flatten"},
+    {"type": "linear", "out_features": 32},
+    *DECODER,
+    {"type": "convtranspose2d", "out_channels": 16, "kernel_size": 4, "stride": 2, "padding": 1},
+    {"type": "relu"},
+    {
+        "type": "convtranspose2d",
+        "out_channels": 1,
+        "kernel_size": 3,
+        "stride": 2,
+        "padding": 1,
+        "output_padding": 1,
+    },
+    {"type": "sigmoid"},
+]
+GENERATOR = [
+    *DECODER,
+    {"type": "upsample"},
+    {"type": "conv2d", "out_channels": 16, "kernel_size": 3, "padding": 1},
+    {"type": "batchnorm2d"},
+    {"type": "leaky_relu", "negative_slope": 0.2},
+    {"type": "upsample", "scale_factor": 2, "mode": "bilinear"},
+    {"type": "conv2d", "out_channels": 1, "kernel_size": 3, "padding": 1},
+    {"type": "tanh"},
+]
+
+
+@pytest.mark.parametrize(
+    ("input_shape", "layers"), [(IMAGE, AUTOENCODER), ([16], GENERATOR)], ids=["ae", "gan"]
+)
+def test_decoders_go_back_up_to_a_28x28_image(
+    input_shape: list[int], layers: list[dict[str, object]]
+) -> None:
+    spec = {"input_shape": input_shape, "layers": layers}
+    _check_built(spec)
+    summary = summarize(spec)
+    assert summary.output_shape == (1, 28, 28)
+    assert [row.output_shape for row in summary.layers if row.type == "unflatten"] == [(32, 7, 7)]
+    built = build_model(spec, seed=0)
+    built.module.eval()
+    y = built.module(torch.randn(4, *input_shape))
+    low, high = (0, 1) if layers[-1]["type"] == "sigmoid" else (-1, 1)
+    assert y.shape == (4, 1, 28, 28)
+    assert ((low <= y) & (y <= high)).all()
+
+
+def test_new_layers_are_listed_with_a_category_and_described_fields() -> None:
+    categories = {"convtranspose2d": "weights", "unflatten": "shape", "upsample": "shape"}
+    for name, category in categories.items():
+        kind = LAYER_KINDS[name]
+        assert kind.category == category
+        assert kind.description and "\n" not in kind.description
+        fields = kind.spec_class.model_json_schema()["properties"]
+        described = {key for key, field in fields.items() if field.get("description")}
+        assert described == set(fields) - {"type"}
+    assert LAYER_KINDS["convtranspose2d"].has_weights
+    assert {"sigmoid", "tanh", "batchnorm1d", "batchnorm2d"} <= set(LAYER_KINDS)

@@ -3,7 +3,7 @@
 import pytest
 
 from app.nn import summarize
-from app.nn.shapes import WindowSide
+from app.nn.shapes import TransposedSide, WindowSide
 
 
 def _only(input_shape: list[int], layer: dict[str, object]) -> tuple[tuple[int, ...], int, int]:
@@ -74,6 +74,67 @@ def test_pooling_shapes() -> None:
         8,
     )
     assert _only([5, 9, 9], {"type": "adaptiveavgpool2d", "output_size": 1})[0] == (5, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("n", "f", "p", "s", "op", "expected"),
+    [
+        (7, 4, 1, 2, 0, 14),
+        (7, 3, 1, 2, 1, 14),
+        (14, 3, 1, 1, 0, 14),
+        (1, 7, 0, 1, 0, 7),
+        (5, 2, 0, 2, 1, 11),
+    ],
+)
+def test_convtranspose_output_size_formula(
+    n: int, f: int, p: int, s: int, op: int, expected: int
+) -> None:
+    layer = {
+        "type": "convtranspose2d",
+        "out_channels": 1,
+        "kernel_size": f,
+        "padding": p,
+        "stride": s,
+        "output_padding": op,
+    }
+    assert _only([1, n, n], layer)[0] == (1, expected, expected)
+    assert TransposedSide(n, f, s, p, op).output == expected == (n - 1) * s - 2 * p + f + op
+
+
+def test_convtranspose_counts_and_formula_text() -> None:
+    layer = {
+        "type": "convtranspose2d",
+        "out_channels": 16,
+        "kernel_size": 4,
+        "stride": 2,
+        "padding": 1,
+    }
+    row = summarize({"input_shape": [32, 7, 7], "layers": [layer]}).layers[0]
+    assert row.output_shape == (16, 14, 14)
+    assert row.params == 32 * 16 * 4 * 4 + 16  # weight (in, out, kH, kW), one bias per output
+    assert row.macs == 32 * 7 * 7 * 16 * 4 * 4  # every input value meets every output's kernel
+    assert row.formula == "(7 − 1)·2 − 2·1 + 4 + 0 = 14"
+    dilated = {**layer, "kernel_size": 3, "dilation": 2, "stride": [2, 1], "output_padding": 1}
+    row = summarize({"input_shape": [32, 7, 7], "layers": [dilated]}).layers[0]
+    assert row.output_shape == (16, 16, 10)
+    assert row.formula == (
+        "height (7 − 1)·2 − 2·1 + 2·(3 − 1) + 1 + 1 = 16; "
+        "width (7 − 1)·1 − 2·1 + 2·(3 − 1) + 1 + 1 = 10"
+    )
+    grouped = {"type": "convtranspose2d", "out_channels": 6, "groups": 2, "bias": False}
+    assert _only([4, 5, 5], grouped) == ((6, 7, 7), 4 * 3 * 9, 4 * 5 * 5 * 3 * 9)
+
+
+def test_upsample_and_unflatten_shapes() -> None:
+    assert _only([3, 7, 7], {"type": "upsample"}) == ((3, 14, 14), 0, 0)  # scale 2 by default
+    row = summarize({"input_shape": [3, 7, 7], "layers": [{"type": "upsample"}]}).layers[0]
+    assert row.formula == "7·2 = 14"
+    pair: dict[str, object] = {"type": "upsample", "scale_factor": [2, 3], "mode": "bilinear"}
+    assert _only([3, 7, 5], pair)[0] == (3, 14, 15)
+    assert _only([3, 7, 5], {"type": "upsample", "size": [9, 4]})[0] == (3, 9, 4)
+    assert _only([10], {"type": "unflatten", "sizes": [1, 2, 5]}) == ((1, 2, 5), 0, 0)
+    assert _only([6, 12], {"type": "unflatten", "dim": -1, "sizes": [3, 4]})[0] == (6, 3, 4)
+    assert _only([6, 12], {"type": "unflatten", "dim": 1, "sizes": [2, 3]})[0] == (2, 3, 12)
 
 
 def test_linear_lstm_gru_and_norm_counts() -> None:

@@ -11,6 +11,7 @@ class SpecLimits:
     max_params: int = 20_000_000
     max_kernel_size: int = 11  # conv and pooling windows, each side
     max_nesting: int = 4  # residual blocks inside residual blocks
+    max_side: int = 1024  # height or width an upsample or convtranspose2d may produce
 
 
 DEFAULT_LIMITS = SpecLimits()

@@ -52,7 +52,36 @@ class WindowSide:
         )
 
 
-def window_formula(height: WindowSide, width: WindowSide) -> str:
+@dataclass(frozen=True)
+class TransposedSide:
+    """One spatial side of a transposed conv: the output-size formula, filled in."""
+
+    size: int
+    kernel: int
+    stride: int
+    padding: int
+    output_padding: int = 0
+    dilation: int = 1
+
+    @property
+    def output(self) -> int:
+        """(n − 1)·s − 2p + d·(f − 1) + output_padding + 1, PyTorch's rule."""
+        reach = self.dilation * (self.kernel - 1) + 1
+        return (self.size - 1) * self.stride - 2 * self.padding + reach + self.output_padding
+
+    @property
+    def formula(self) -> str:
+        """The formula with the numbers in, e.g. '(7 − 1)·2 − 2·1 + 4 + 0 = 14'."""
+        reach = (
+            f"{self.kernel}" if self.dilation == 1 else f"{self.dilation}·({self.kernel} − 1) + 1"
+        )
+        return (
+            f"({self.size} − 1)·{self.stride} − 2·{self.padding} + {reach} + "
+            f"{self.output_padding} = {self.output}".replace("= -", "= −")
+        )
+
+
+def window_formula(height: WindowSide | TransposedSide, width: WindowSide | TransposedSide) -> str:
     """The formula for the height, and for the width too when it differs."""
     if height == width:
         return height.formula
