@@ -236,3 +236,108 @@ def test_uploads_are_private_in_shared_mode(app_data_dir: Path) -> None:
         )
         assert run.status_code == 422 and f"no dataset '{dataset}'" in str(run.json()["detail"])
         assert dataset in [item["name"] for item in owner.get("/api/datasets").json()]
+
+
+@pytest.fixture
+def two_people(app_data_dir: Path) -> Iterator[tuple[TestClient, TestClient]]:
+    """A shared-mode app and two browsers on it, each with its own identity (cookie)."""
+    settings = Settings(data_dir=app_data_dir, shared_mode=True, rate_limit_per_minute=0)
+    with TestClient(create_app(settings)) as owner:
+        other = TestClient(owner.app)
+        assert owner.get("/").status_code == 200 and other.get("/").status_code == 200
+        yield owner, other
+
+
+def _shared_upload(owner: TestClient) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The owner uploads the bars at 16×16 and shares them: the dataset and its link."""
+    dataset = _upload(owner, _zip(per_class=10), size=f"{SIDE}x{SIDE}").json()
+    link = owner.post(f"/api/datasets/{dataset['name']}/share")
+    assert link.status_code == 200, link.text
+    return dataset, link.json()
+
+
+def _run_body(client: TestClient, dataset: str, **config: Any) -> dict[str, Any]:
+    spec = {
+        "input_shape": [1, SIDE, SIDE],
+        "layers": [{"type": "flatten"}, {"type": "linear", "out_features": 3}],
+    }
+    model = client.post("/api/models", json={"name": "m", "spec": spec}).json()
+    return {"model_id": model["id"], "config": {"dataset": dataset, **config}}
+
+
+def test_a_shared_upload_is_read_with_its_token_and_listed_to_its_owner_only(
+    two_people: tuple[TestClient, TestClient],
+) -> None:
+    owner, other = two_people
+    dataset, link = _shared_upload(owner)
+    name, token = dataset["name"], link["share_token"]
+    assert dataset["share"] is None  # as uploaded
+    assert link["url"] == f"/datasets?dataset={name}&share={token}"
+    assert owner.get(f"/api/datasets/{name}").json()["share"] == link
+    listed = {item["name"]: item for item in owner.get("/api/datasets").json()}
+    assert listed[name]["share"] == link and "share" not in listed["mnist"]
+
+    assert other.get(f"/api/datasets/{name}").status_code == 404
+    assert other.get(f"/api/datasets/{name}?share=wrong").status_code == 404
+    seen = other.get(f"/api/datasets/{name}?share={token}")
+    assert seen.status_code == 200, seen.text
+    assert seen.json() == {key: value for key, value in dataset.items() if key != "share"}
+    assert name not in [item["name"] for item in other.get("/api/datasets").json()]
+    for method in ("POST", "DELETE"):  # only its owner shares, unshares and deletes it
+        assert other.request(method, f"/api/datasets/{name}/share").status_code == 404
+    assert other.delete(f"/api/datasets/{name}?share={token}").status_code == 404
+
+    renewed = owner.post(f"/api/datasets/{name}/share").json()["share_token"]
+    assert other.get(f"/api/datasets/{name}?share={token}").status_code == 404  # the old link
+    assert other.get(f"/api/datasets/{name}?share={renewed}").status_code == 200
+
+
+def test_a_shared_upload_trains_with_its_token_until_unshared(
+    two_people: tuple[TestClient, TestClient],
+) -> None:
+    owner, other = two_people
+    dataset, link = _shared_upload(owner)
+    name, token = dataset["name"], link["share_token"]
+    body = _run_body(other, name, epochs=2)
+    for refused in ("/api/runs", "/api/runs?dataset_share=wrong", f"/api/runs?share={token}"):
+        answer = other.post(refused, json=body)
+        assert answer.status_code == 422, (refused, answer.text)
+        assert f"no dataset '{name}'" in str(answer.json()["detail"])
+    created = other.post(f"/api/runs?dataset_share={token}", json=body)
+    assert created.status_code == 201, created.text
+    run = _wait(other, created.json()["id"])
+    assert run["status"] == "completed", run["error"]
+    assert token not in str(run["config"])  # the token opened the door; the run keeps none
+    assert owner.get(f"/api/runs/{run['id']}").status_code == 404  # the run is the other's
+
+    assert owner.delete(f"/api/datasets/{name}/share").status_code == 204
+    assert owner.get(f"/api/datasets/{name}").json()["share"] is None
+    assert other.get(f"/api/datasets/{name}?share={token}").status_code == 404
+    again = other.post(f"/api/runs?dataset_share={token}", json=body)
+    assert again.status_code == 422 and f"no dataset '{name}'" in str(again.json()["detail"])
+    # The run trained keeps its weights and predicts (predictions do not ask who owns data).
+    picture = _png(_picture("row", np.random.default_rng(3)))
+    image = "data:image/png;base64," + base64.b64encode(picture).decode()
+    answer = other.post(f"/api/runs/{run['id']}/predict", json={"image": image})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["classes"] == ["column", "cross", "row"]
+
+
+def test_a_shared_upload_deleted_by_its_owner_is_gone_for_everyone(
+    two_people: tuple[TestClient, TestClient],
+) -> None:
+    owner, other = two_people
+    dataset, link = _shared_upload(owner)
+    name, token = dataset["name"], link["share_token"]
+    body = _run_body(other, name, epochs=50, batch_size=1)  # 1,200 steps: time to pause it
+    run_id = other.post(f"/api/runs?dataset_share={token}", json=body).json()["id"]
+    assert other.post(f"/api/runs/{run_id}/pause").status_code == 200
+    busy = owner.delete(f"/api/datasets/{name}")  # someone else's active run holds it
+    assert busy.status_code == 409 and run_id in busy.json()["detail"]
+    assert other.post(f"/api/runs/{run_id}/stop").status_code == 200
+    assert _wait(other, run_id)["status"] == "stopped"
+
+    assert owner.delete(f"/api/datasets/{name}").status_code == 204
+    assert other.get(f"/api/datasets/{name}?share={token}").status_code == 404
+    gone = other.post(f"/api/runs?dataset_share={token}", json=body)
+    assert gone.status_code == 422 and f"no dataset '{name}'" in str(gone.json()["detail"])

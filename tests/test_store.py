@@ -311,6 +311,35 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
         Store(tmp_path)
 
 
+def test_datasets_of_an_older_database_gain_share_tokens(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with Store(data) as store:
+        store.create_dataset("ds_old", "old", {"kind": "classification"}, owner="alice")
+    with sqlite3.connect(data / "playground.sqlite3") as conn:  # as version 5 left it
+        conn.execute("DROP INDEX datasets_by_share_token")
+        conn.execute("ALTER TABLE datasets DROP COLUMN share_token")
+        conn.execute("PRAGMA user_version = 5")
+    with Store(data) as store:
+        old = store.get_dataset("ds_old")
+        assert old is not None and (old.owner, old.share_token) == ("alice", None)
+        shared = store.set_dataset_share_token("ds_old", share=True)
+        assert shared.share_token and store.shared_dataset(shared.share_token) == shared
+        renewed = store.set_dataset_share_token("ds_old", share=True)
+        assert renewed.share_token != shared.share_token
+        assert store.shared_dataset(shared.share_token) is None  # the older token is gone
+        assert store.set_dataset_share_token("ds_old", share=False).share_token is None
+        assert store.shared_dataset(renewed.share_token or "") is None
+        with pytest.raises(NotFoundError):
+            store.set_dataset_share_token("ds_none", share=True)
+        conn = raw_connection(store)
+        try:
+            assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+            indexes = {row[1]: row[2] for row in conn.execute("PRAGMA index_list(datasets)")}
+            assert indexes["datasets_by_share_token"] == 1  # unique
+        finally:
+            conn.close()
+
+
 # -- checkpoints --------------------------------------------------------------------------
 
 

@@ -1,12 +1,14 @@
-"""Who may see and control which models and runs: their owner, and readers of a shared link.
+"""Who may see and control which models, runs and uploaded datasets: their owner, and holders
+of a shared link.
 
-Someone else's model or run answers 404, exactly like one that does not exist, so ids
-cannot be probed.
+Someone else's model, run or dataset answers 404 (422 in a run's config), exactly like one
+that does not exist, so ids cannot be probed.
 """
 
 import hmac
+from typing import Annotated
 
-from fastapi import HTTPException
+from fastapi import HTTPException, Query
 
 from app.api.identity import Identity
 from app.data.registry import is_upload_id
@@ -39,6 +41,12 @@ def readable_model(
     return record
 
 
+DatasetShareQuery = Annotated[
+    str | None,
+    Query(max_length=64, description="the token of an uploaded dataset shared by link"),
+]
+
+
 def owned_dataset(playground: Playground, dataset_id: str, identity: Identity) -> DatasetRecord:
     """The uploaded dataset if this person owns it (anyone in single-user mode), else 404."""
     record = playground.dataset_record(dataset_id)
@@ -47,14 +55,44 @@ def owned_dataset(playground: Playground, dataset_id: str, identity: Identity) -
     return record
 
 
-def usable_dataset(playground: Playground, config: object, identity: Identity) -> None:
-    """422 if a run's config names an uploaded dataset that is not this person's (as if it
-    did not exist); the config is checked fully later."""
+def readable_dataset(
+    playground: Playground, dataset_id: str, identity: Identity, share: str | None
+) -> DatasetRecord:
+    """The uploaded dataset if this person owns it or `share` is its share token, else 404
+    (401 for nobody)."""
+    record = playground.dataset_record(dataset_id)
+    if record is not None and (
+        identity.owns(record.owner) or dataset_shared_with(playground, dataset_id, share)
+    ):
+        return record
+    if identity.user_id is None and not share:
+        raise HTTPException(
+            401,
+            "who are you? open the playground in a browser, or send a bearer token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    raise HTTPException(404, f"no dataset with id '{dataset_id}'")
+
+
+def usable_dataset(
+    playground: Playground, config: object, identity: Identity, share: str | None = None
+) -> None:
+    """422 if a run's config names an uploaded dataset that is neither this person's nor
+    opened by `share`, its share token (as if it did not exist); the config is checked fully
+    later."""
     dataset = config.get("dataset") if isinstance(config, dict) else None
     if isinstance(dataset, str) and is_upload_id(dataset):
         record = playground.dataset_record(dataset)
-        if record is None or not identity.owns(record.owner):
+        if record is None or not (
+            identity.owns(record.owner) or dataset_shared_with(playground, dataset, share)
+        ):
             raise ConfigError([("dataset", f"no dataset '{dataset}'")])
+
+
+def dataset_shared_with(playground: Playground, dataset_id: str, share: str | None) -> bool:
+    """Whether `share` is the uploaded dataset's current share token."""
+    shared = playground.shared_dataset(share) if share else None
+    return shared is not None and shared.id == dataset_id
 
 
 def owned_run(playground: Playground, run_id: str, identity: Identity) -> RunRecord:

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.api.access import owned_model, owned_run, readable_run, usable_dataset
+from app.api.access import DatasetShareQuery, owned_model, owned_run, readable_run, usable_dataset
 from app.api.deps import IdentityDep, PlaygroundDep, ShareQuery, UserDep
 from app.api.errors import invalid_input
 from app.api.metrics import timed_prediction
@@ -95,10 +95,18 @@ def read_training_config() -> dict[str, Any]:
         429: {"description": "Too many queued or running runs for this person"},
     },
 )
-def create_run(body: RunCreate, playground: PlaygroundDep, user: UserDep) -> RunCreated:
-    """Queue a training run of a saved model; it starts when the runs before it have."""
+def create_run(
+    body: RunCreate,
+    playground: PlaygroundDep,
+    user: UserDep,
+    dataset_share: DatasetShareQuery = None,
+) -> RunCreated:
+    """Queue a training run of a saved model; it starts when the runs before it have.
+
+    To train on someone else's upload (`"dataset": "ds_…"` in the config), send its share
+    token as `?dataset_share=`; it is checked now and not kept in the run."""
     owned_model(playground, body.model_id, user)
-    usable_dataset(playground, body.config, user)
+    usable_dataset(playground, body.config, user, dataset_share)
     view = playground.submit(body.model_id, body.config, user.owner)
     return RunCreated(id=view.id, status=view.status, queue_position=view.queue_position)
 

@@ -1,4 +1,5 @@
-"""Datasets for the service: the built-in ones and the uploads, each upload with its owner."""
+"""Datasets for the service: the built-in ones and the uploads, each upload with its owner and
+its share token."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from app.store import DatasetRecord, NotFoundError, Store
 
 
 class DatasetLibrary:
-    """Lists, takes in and removes datasets; an upload's files and its record go together."""
+    """Lists, takes in, shares and removes datasets; an upload's files and its record go
+    together."""
 
     def __init__(self, store: Store, datasets: Datasets, settings: Settings) -> None:
         self._store = store
@@ -59,6 +61,19 @@ class DatasetLibrary:
     def record(self, dataset_id: str) -> DatasetRecord | None:
         """An uploaded dataset's record (who owns it), or None."""
         return self._store.get_dataset(dataset_id) if is_upload_id(dataset_id) else None
+
+    def records(self, owner: str | None) -> list[DatasetRecord]:
+        """The uploads' records (of `owner`; None: everyone's), oldest first."""
+        return self._store.list_datasets(owner)
+
+    def share(self, dataset_id: str, *, on: bool) -> DatasetRecord:
+        """Give an upload a new share token (an older one stops working), or take it away
+        (NotFoundError)."""
+        return self._store.set_dataset_share_token(dataset_id, share=on)
+
+    def shared(self, share_token: str) -> DatasetRecord | None:
+        """The upload this share token opens, or None."""
+        return self._store.shared_dataset(share_token)
 
     def delete(self, dataset_id: str) -> None:
         """Remove an upload: its record, then its files (NotFoundError; ConflictError while a

@@ -68,6 +68,18 @@ class Playground:
         """An uploaded dataset's record (for who owns it), or None."""
         return self._library.record(dataset_id)
 
+    def dataset_records(self, owner: str | None) -> list[DatasetRecord]:
+        """The uploads' records (of `owner`; None: everyone's), oldest first."""
+        return self._library.records(owner)
+
+    def share_dataset(self, dataset_id: str, *, on: bool) -> DatasetRecord:
+        """Give an upload a new share token (an older link stops working), or take it away."""
+        return self._library.share(dataset_id, on=on)
+
+    def shared_dataset(self, share_token: str) -> DatasetRecord | None:
+        """The upload this share token opens, or None."""
+        return self._library.shared(share_token)
+
     def delete_dataset(self, dataset_id: str) -> None:
         """Remove an uploaded dataset (NotFoundError; ConflictError while a run trains on it)."""
         self._library.delete(dataset_id)

@@ -78,5 +78,9 @@ MIGRATIONS: tuple[str, ...] = (
     ) STRICT;
     CREATE INDEX datasets_by_owner ON datasets (owner, created_at);
     """,
+    """
+    ALTER TABLE datasets ADD COLUMN share_token TEXT;
+    CREATE UNIQUE INDEX datasets_by_share_token ON datasets (share_token);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
