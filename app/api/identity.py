@@ -30,7 +30,8 @@ COOKIE = "nnp_user"
 COOKIE_MAX_AGE = 400 * 24 * 3600  # the longest browsers keep a cookie
 LOCAL_USER = "local"
 SECRET_FILE = "secret_key"
-_PAGES = {"/", "/build", "/runs", "/draw"}  # and /runs/{id}: where a browser gets its identity
+# and /runs/{id}: where a browser gets its identity
+_PAGES = {"/", "/build", "/runs", "/draw", "/datasets", "/plane"}
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
@@ -202,7 +203,9 @@ def _is_page(scope: Scope) -> bool:
         scope["type"] == "http"
         and scope["method"] in ("GET", "HEAD")
         and (path in _PAGES or path.startswith("/runs/"))
-        and b"share=" not in scope.get("query_string", b"")  # shared links need no identity
+        # A shared run's link is only read: it needs no identity. A shared dataset's is for
+        # training on it, which does.
+        and (path == "/datasets" or b"share=" not in scope.get("query_string", b""))
     )
 
 

@@ -106,6 +106,12 @@ export const dataset = (id) => request("GET", `/api/datasets/${enc(id)}`);
 export const uploadDataset = (form, options) => request("POST", "/api/datasets", form, options);
 /** Throws ApiError(409) while a run trains on it. */
 export const deleteDataset = (id) => request("DELETE", `/api/datasets/${enc(id)}`);
+/** {share_token, url}: a new link to your upload (an older link stops working). */
+export const shareDataset = (id) => request("POST", `/api/datasets/${enc(id)}/share`);
+export const unshareDataset = (id) => request("DELETE", `/api/datasets/${enc(id)}/share`);
+/** Someone else's upload, opened with its share token (ApiError(404) once unshared). */
+export const sharedDataset = (id, token) =>
+  request("GET", `/api/datasets/${enc(id)}?share=${enc(token)}`);
 
 /** {schema, defaults} of the training configuration. */
 export const trainingConfig = () => request("GET", "/api/training/config");
@@ -114,6 +120,9 @@ export const runs = () => request("GET", "/api/runs");
 export const run = (id) => request("GET", `/api/runs/${enc(id)}`);
 export const startRun = (modelId, config) =>
   request("POST", "/api/runs", { model_id: modelId, config });
+/** A run on someone else's upload: its share token is checked, not kept in the run. */
+export const startSharedRun = (modelId, config, token) =>
+  request("POST", `/api/runs?dataset_share=${enc(token)}`, { model_id: modelId, config });
 export const metrics = (id) => request("GET", `/api/runs/${enc(id)}/metrics`);
 export const pauseRun = (id) => request("POST", `/api/runs/${enc(id)}/pause`);
 export const resumeRun = (id) => request("POST", `/api/runs/${enc(id)}/resume`);

@@ -1,6 +1,7 @@
 """The Datasets page and the dataset picker in a real browser: upload a ZIP of class folders,
 see it listed, train on it from the Build page, read its class names on the run page; a bad
-upload shows the server's message."""
+upload shows the server's message; in shared mode, share an upload by link, and someone else
+opens it and trains on it until it is unshared."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ import io
 import json
 import re
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-from e2e_support import ConsoleLog, Server, draw, shoot
+import pytest
+from e2e_support import ARTIFACTS, WIDE, ConsoleLog, Server, draw, shoot
 from PIL import Image
-from playwright.sync_api import Page, Route, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 CLASSES = ("checks", "dots", "stripes")
 TINY = {
@@ -189,3 +192,85 @@ def test_a_bad_upload_shows_the_servers_message(
     )
     expect(tab.get_by_test_id("upload-next")).to_be_hidden()
     expect(form.get_by_role("button", name="Upload")).to_be_enabled()
+
+
+@pytest.fixture(scope="module")
+def shared_server(
+    tmp_path_factory: pytest.TempPathFactory, mnist_data_dir: Path
+) -> Iterator[Server]:
+    """A second live server, in shared mode: each browser profile is its own person."""
+    mnist = (mnist_data_dir / "mnist.safetensors").resolve()
+    live = Server(
+        tmp_path_factory.mktemp("e2e-datasets-shared"),
+        mnist,
+        ARTIFACTS / "e2e-datasets-shared-server.log",
+        env={"NNP_SHARED_MODE": "true"},
+    )
+    yield live
+    live.stop()
+
+
+def person(chromium: Browser, server: Server, console: ConsoleLog) -> Page:
+    """A page in a browser profile of its own (its own cookie), that records CSP violations."""
+    context = chromium.new_context(viewport=WIDE, base_url=server.url)
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    page.on("console", console.on_console)
+    page.on("pageerror", console.on_page_error)
+    page.add_init_script(RECORD_CSP)
+    return page
+
+
+def test_a_shared_upload_opens_by_its_link_and_trains_until_unshared(
+    chromium: Browser, shared_server: Server, console: ConsoleLog, tmp_path: Path
+) -> None:
+    console.allow(r"status of 404", r"/api/datasets/ds_")  # the link after it is unshared
+    owner = person(chromium, shared_server, console)
+    viewer = person(chromium, shared_server, console)
+    try:
+        owner.goto("/")  # the viewer's first visit is the link itself: it gives an identity
+        dataset_id = upload_shapes(owner, tmp_path)
+        card = owner.get_by_test_id("dataset-card").filter(has_text="e2e shapes")
+        card.get_by_role("button", name="Share e2e shapes").click()
+        link = card.get_by_test_id("dataset-share-url")
+        expect(link).to_be_focused()
+        url = link.input_value()
+        assert url.startswith(f"{shared_server.url}/datasets?dataset={dataset_id}&share=")
+        shoot(owner, "datasets-share-link")
+        no_csp_violations(owner)
+
+        open_page(viewer, "/datasets")  # someone else: the upload is not listed to them
+        expect(viewer.get_by_test_id("dataset-list")).not_to_contain_text("e2e shapes")
+        expect(viewer.get_by_test_id("shared-panel")).to_be_hidden()
+        model = viewer.request.post("/api/models", data={"name": "tiny", "spec": TINY})
+        assert model.status == 201, model.text()
+        viewer.goto(url)
+        expect(viewer.locator("body[data-ready=true]")).to_be_attached()
+        shared = viewer.get_by_test_id("shared-card")
+        expect(shared).to_contain_text("e2e shapes")
+        expect(shared).to_contain_text("1×16×16")
+        expect(shared).to_contain_text("checks, dots, stripes")
+        expect(viewer.get_by_test_id("shared-recipe")).to_contain_text(f'"dataset": "{dataset_id}"')
+        expect(viewer.get_by_test_id("shared-recipe")).to_contain_text("?dataset_share=")
+        expect(viewer.get_by_test_id("shared-model")).to_have_value(model.json()["id"])
+        expect(viewer.get_by_test_id("shared-fit")).to_have_text("")  # the tiny model fits
+        shoot(viewer, "datasets-shared")
+        no_csp_violations(viewer)
+        viewer.get_by_test_id("shared-start").click()
+        expect(viewer).to_have_url(re.compile(r"/runs/\w+$"))
+        run_id = viewer.url.rsplit("/", 1)[1]
+        expect(viewer.get_by_test_id("run-status")).to_have_text("completed", timeout=60_000)
+        run = viewer.request.get(f"/api/runs/{run_id}").json()
+        assert run["config"]["dataset"] == dataset_id
+        assert "share" not in json.dumps(run["config"])
+
+        card.get_by_role("button", name="Stop sharing e2e shapes").click()
+        expect(card.get_by_role("button", name="Share e2e shapes")).to_be_visible()
+        viewer.goto(url)
+        expect(viewer.locator("body[data-ready=true]")).to_be_attached()
+        expect(viewer.get_by_test_id("shared-message")).to_contain_text("does not work")
+        expect(viewer.get_by_test_id("shared-train")).to_be_hidden()
+    finally:
+        owner.context.close()
+        viewer.context.close()
+    assert not console.errors, "errors in the browser console:\n" + "\n".join(console.errors)

@@ -1,5 +1,6 @@
 // The datasets page: every dataset with its facts, uploading your own (a ZIP of class folders
-// or a CSV), deleting uploads, and a way to train on one.
+// or a CSV), sharing and deleting uploads, and a way to train on one. Opened by a share link
+// (?dataset=ds_…&share=TOKEN) it also shows that dataset, someone else's, and trains on it.
 import * as api from "../api.js";
 import * as ds from "../datasets.js";
 import { h, need, say } from "../dom.js";
@@ -20,9 +21,23 @@ const els = {
   list: need("[data-testid=dataset-list]"),
   listMessage: need("[data-testid=list-message]"),
   count: need("#list-count"),
+  shared: need("[data-testid=shared-panel]"),
+  sharedMessage: need("[data-testid=shared-message]"),
+  sharedDataset: need("[data-testid=shared-dataset]"),
+  sharedTrain: need("[data-testid=shared-train]"),
+  sharedForm: need("[data-testid=shared-train-form]"),
+  sharedModel: need("[data-testid=shared-model]"),
+  sharedStart: need("[data-testid=shared-start]"),
+  sharedFit: need("[data-testid=shared-fit]"),
+  sharedTrainMessage: need("[data-testid=shared-train-message]"),
+  recipe: need("#shared-recipe"),
 };
 
-const state = { datasets: [], highlight: null };
+const state = { datasets: [], highlight: null, sharedInfo: null, models: [] };
+
+// The link that opened this page, if any: an upload someone shared.
+const query = new URLSearchParams(location.search);
+const link = { dataset: query.get("dataset") ?? "", share: query.get("share") ?? "" };
 
 // ---- the list ----
 
@@ -30,17 +45,66 @@ function fact(term, ...value) {
   return h("div", {}, h("dt", {}, term), h("dd", {}, ...value));
 }
 
-function card(info) {
+/** The facts a person needs to fit a model to the dataset, as a definition list. */
+function factsList(info) {
   const facts = ds.datasetFacts(info);
+  const classes = facts.classes ? h("span", { class: "muted" }, ` (${facts.classes})`) : null;
+  return h(
+    "dl",
+    { class: "ds-facts" },
+    fact("Input", h("b", {}, facts.input)),
+    fact(facts.kind === "regression" ? "Outputs" : "Classes", h("b", {}, facts.outputs), classes),
+    fact("Samples", facts.splits),
+    fact("Name", h("code", {}, info.name)),
+  );
+}
+
+/** Share (a link to your upload) or, once shared, Stop sharing (the link stops working). */
+function shareButton(info, message) {
+  const on = !info.share;
+  const button = h(
+    "button",
+    {
+      type: "button",
+      class: "btn small",
+      dataset: { testid: on ? "dataset-share" : "dataset-unshare" },
+      "aria-label": `${on ? "Share" : "Stop sharing"} ${info.title}`,
+    },
+    on ? "Share" : "Stop sharing",
+  );
+  button.addEventListener("click", () => changeShare(info, on, button, message));
+  return button;
+}
+
+/** Your shared upload's link, to copy. */
+function shareLink(info, message) {
+  const inputId = `share-${info.name.replace(/[^\w-]/g, "_")}`;
+  const url = h("input", {
+    type: "text",
+    id: inputId,
+    class: "grow",
+    readonly: true,
+    value: new URL(info.share.url, location.origin).href,
+    dataset: { testid: "dataset-share-url" },
+  });
+  const copy = h("button", { type: "button", class: "btn small", "aria-label": `Copy the link to ${info.title}` }, "Copy");
+  copy.addEventListener("click", () => copyLink(url, message));
+  return h(
+    "div",
+    { class: "mt-l" },
+    h("label", { for: inputId, class: "small" }, "Anyone with this link can see it and train on it:"),
+    h("div", { class: "row" }, url, copy),
+  );
+}
+
+function card(info) {
   const why = ds.unavailableReason(info);
   const message = h("div", { class: "msg", role: "alert" });
   const actions = h("div", { class: "row ds-actions" });
-  if (!why && info.kind !== "regression") {
+  if (!why) {
     actions.append(
       h("a", { class: "btn small", href: ds.trainHref(info.name), "aria-label": `Train on ${info.title}` }, "Train on it"),
     );
-  } else if (!why) {
-    actions.append(h("span", { class: "small muted" }, "Runs train classifiers only, for now."));
   }
   if (info.source === "upload") {
     const remove = h(
@@ -49,9 +113,9 @@ function card(info) {
       "Delete",
     );
     remove.addEventListener("click", () => removeDataset(info, remove, message));
+    if ("share" in info) actions.append(shareButton(info, message)); // your own uploads carry it
     actions.append(remove);
   }
-  const classes = facts.classes ? h("span", { class: "muted" }, ` (${facts.classes})`) : null;
   const titleId = `ds-${info.name.replace(/[^\w-]/g, "_")}`;
   return h(
     "article",
@@ -68,16 +132,10 @@ function card(info) {
       why ? h("span", { class: "badge failed" }, "not available") : null,
     ),
     info.description ? h("p", { class: "small muted" }, info.description) : null,
-    h(
-      "dl",
-      { class: "ds-facts" },
-      fact("Input", h("b", {}, facts.input)),
-      fact(facts.kind === "regression" ? "Outputs" : "Classes", h("b", {}, facts.outputs), classes),
-      fact("Samples", facts.splits),
-      fact("Name", h("code", {}, info.name)),
-    ),
+    factsList(info),
     why ? h("p", { class: "small ds-note" }, why) : null,
     actions,
+    info.share ? shareLink(info, message) : null,
     message,
   );
 }
@@ -114,6 +172,35 @@ async function refresh() {
     render();
   } catch (error) {
     say(els.listMessage, `The datasets could not be listed: ${error.message}`, "error");
+  }
+}
+
+async function changeShare(info, on, button, message) {
+  button.disabled = true;
+  say(message, "");
+  try {
+    const share = on ? await api.shareDataset(info.name) : (await api.unshareDataset(info.name), null);
+    state.datasets = state.datasets.map((d) => (d.name === info.name ? { ...d, share } : d));
+    render();
+    const card = els.list.querySelector(`[data-testid=dataset-card][data-dataset="${CSS.escape(info.name)}"]`);
+    const after = card?.querySelector(on ? "[data-testid=dataset-share-url]" : "[data-testid=dataset-share]");
+    after?.focus();
+    if (on) after?.select();
+    say(els.listMessage, on ? `“${info.title}” is shared: copy its link.` : `“${info.title}” is no longer shared; its link stopped working.`, "ok");
+  } catch (error) {
+    button.disabled = false;
+    say(message, error.message, "error");
+  }
+}
+
+async function copyLink(input, message) {
+  input.focus();
+  input.select();
+  try {
+    await navigator.clipboard.writeText(input.value);
+    say(message, "Copied the link.", "ok");
+  } catch {
+    say(message, "Selected: copy it with Ctrl+C (⌘C).", "info"); // no clipboard here (http)
   }
 }
 
@@ -180,7 +267,7 @@ async function upload(event) {
     say(els.message, `Added “${info.title}”: ${ds.factsLine(info)}.`, "ok");
     els.train.href = ds.trainHref(info.name);
     els.train.setAttribute("aria-label", `Train on ${info.title}`);
-    els.next.hidden = info.kind === "regression";
+    els.next.hidden = false;
     els.form.reset();
     fileChanged();
     await refresh();
@@ -192,11 +279,91 @@ async function upload(event) {
   }
 }
 
+// ---- a dataset shared with you ----
+
+function sharedCard(info) {
+  const titleId = "shared-title-card";
+  return h(
+    "article",
+    { class: "ds-card", "aria-labelledby": titleId, dataset: { testid: "shared-card", dataset: info.name } },
+    h("div", { class: "ds-head" }, h("h4", { id: titleId }, info.title), h("span", { class: `badge ds-${info.source}` }, "shared")),
+    factsList(info),
+  );
+}
+
+function modelLabel(model) {
+  const summary = model.summary ?? {};
+  return `${model.name} · ${ds.shapeText(summary.input_shape)} → ${ds.shapeText(summary.output_shape)}`;
+}
+
+function modelProblems() {
+  const model = state.models.find((m) => m.id === els.sharedModel.value);
+  const problems = model ? ds.fitProblems(state.sharedInfo, model.summary?.input_shape, model.summary?.output_shape) : [];
+  els.sharedFit.textContent = problems.join(" ");
+}
+
+async function showShared() {
+  els.shared.hidden = false;
+  if (!link.dataset || !link.share) {
+    say(els.sharedMessage, "This link is incomplete: it needs both the dataset and its share token.", "error");
+    return;
+  }
+  let info;
+  try {
+    info = await api.sharedDataset(link.dataset, link.share);
+  } catch (error) {
+    const gone = error.status === 404;
+    say(els.sharedMessage, gone ? "This link does not work (any more): its owner stopped sharing the dataset, or deleted it." : `The shared dataset could not be read: ${error.message}`, "error");
+    return;
+  }
+  state.sharedInfo = info;
+  say(els.sharedMessage, `Someone shared “${info.title}” with you: you can train your own models on it.`, "info");
+  els.sharedDataset.replaceChildren(sharedCard(info));
+  const body = { model_id: "YOUR_MODEL_ID", config: { dataset: info.name } };
+  els.recipe.textContent = `POST /api/runs?dataset_share=${link.share}\n${JSON.stringify(body, null, 2)}`;
+  els.recipe.parentElement.style.whiteSpace = "pre-wrap"; // CSSOM: allowed by the CSP
+  els.recipe.parentElement.style.overflowWrap = "anywhere";
+  els.sharedTrain.hidden = false;
+  state.models = await api.models().catch(() => []);
+  if (!state.models.length) {
+    els.sharedModel.replaceChildren(h("option", { value: "" }, "no saved models yet"));
+    els.sharedStart.disabled = true;
+    els.sharedFit.replaceChildren(
+      "Save a model on the ",
+      h("a", { href: "/build" }, "Build page"),
+      ` first: it must take ${ds.shapeText(info.input_shape)} and give ${ds.datasetFacts(info).outputs}.`,
+    );
+    return;
+  }
+  els.sharedModel.replaceChildren(...state.models.map((m) => h("option", { value: m.id }, modelLabel(m))));
+  const fits = state.models.find((m) => !ds.fitProblems(info, m.summary?.input_shape, m.summary?.output_shape).length);
+  if (fits) els.sharedModel.value = fits.id;
+  modelProblems();
+}
+
+async function trainShared(event) {
+  event.preventDefault();
+  if (!state.sharedInfo || !els.sharedModel.value) return;
+  els.sharedStart.disabled = true;
+  say(els.sharedTrainMessage, "");
+  try {
+    const config = { dataset: state.sharedInfo.name };
+    const run = await api.startSharedRun(els.sharedModel.value, config, link.share);
+    location.assign(`/runs/${encodeURIComponent(run.id)}`);
+  } catch (error) {
+    els.sharedStart.disabled = false;
+    say(els.sharedTrainMessage, error.message, "error"); // e.g. the model does not fit
+  }
+}
+
 async function main() {
   els.file.addEventListener("change", fileChanged);
   els.form.addEventListener("submit", upload);
+  els.sharedModel.addEventListener("change", modelProblems);
+  els.sharedForm.addEventListener("submit", trainShared);
   fileChanged();
-  await refresh();
+  const shared = link.dataset || link.share ? showShared() : null;
+  await Promise.all([refresh(), shared]);
   document.body.dataset.ready = "true";
 }
 
