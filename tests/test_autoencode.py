@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from app.data import Mnist
-from app.nn import SpecLimits, build_model, summarize
+from app.nn import SpecLimits, build_model, load_preset, preset_config, summarize
 from app.training import ConfigError, RunControl, Throttle, parse_config
 from app.training.checks import check_trainable, fit_config
 from app.training.job import RunJob
@@ -177,7 +177,7 @@ def test_a_model_that_cannot_autoencode_is_refused_with_the_field(
     [
         ("denoise", "task: unknown task 'denoise'; known: classify, autoencode"),
         ({"name": "autoencode", "noise": 2}, "task.noise"),
-        ({"name": "classify", "noise": 0.1}, "parameters are for autoencode only"),
+        ({"name": "classify", "noise": 0.1}, "parameters are for autoencode"),
     ],
 )
 def test_bad_tasks_name_the_field(task: object, words: str) -> None:
@@ -194,3 +194,22 @@ def test_autoencode_needs_images() -> None:
     fitted = fit_config(parse_config({"task": "autoencode", "dataset": "spiral"}), dataset)
     with pytest.raises(ConfigError, match="holds numbers, not images"):
         check_trainable(built.spec, built.summary, fitted, dataset)
+
+
+AUTOENCODERS = ["autoencoder", "conv-autoencoder", "denoising-autoencoder"]
+
+
+@pytest.mark.parametrize("preset", AUTOENCODERS)
+def test_every_autoencoder_preset_trains_three_batches_with_its_config(
+    mnist: Mnist, preset: str
+) -> None:
+    config = {**preset_config(preset), "max_steps": 3, "train_subset": 384, "eval_limit": 200}
+    spec = load_preset(preset).model_dump(mode="json", exclude_unset=True)
+    result, sink = _train(mnist, spec, config)
+    assert result.status == "completed" and result.steps == 3
+    assert result.test_loss is not None and 0.0 < result.test_loss < 0.5
+    assert sink.of("reconstructions") and sink.of("codes")
+    code_size = sink.of("codes")[-1]["code_size"]
+    assert code_size == (2 if preset == "autoencoder" else 32)
+    assert [event["seq"] for event in sink.events] == list(range(len(sink.events)))
+    assert sink.events[-1]["type"] == "done"

@@ -20,6 +20,9 @@ PRESET_NAMES = (
     "resnet-tiny",
     "lstm-rows",
     "speedrun",
+    "autoencoder",
+    "conv-autoencoder",
+    "denoising-autoencoder",
 )
 
 
