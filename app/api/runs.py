@@ -13,6 +13,7 @@ from app.api.metrics import timed_prediction
 from app.api.predict_input import PredictRequest, prepared_sample
 from app.inference import NoWeightsError
 from app.inference.export import ExportFormat
+from app.inference.predictor import NotAnAutoencoderError
 from app.service import RunCreated, RunPublic
 from app.training import DEFAULT_LR, TrainConfig, Tuning
 from app.training.config import RegularizationName
@@ -236,6 +237,40 @@ def predict(
         sample = prepared_sample(body, playground.run_dataset(run_id))
         answer = playground.predict(run_id, sample, activations).to_dict()
     # Plain numbers only: json.dumps is many times faster than FastAPI's generic encoder here.
+    return Response(json.dumps(answer), media_type="application/json")
+
+
+class DecodeRequest(BaseModel):
+    """A point of an autoencoder's code space."""
+
+    code: list[float] = Field(
+        min_length=1,
+        max_length=4096,
+        description="as many numbers as the run's code has (the codes events say code_size)",
+    )
+
+
+@router.post(
+    "/runs/{run_id}/decode",
+    responses={
+        **_STATE,
+        422: {"description": "Not an autoencode run, or a code of the wrong size"},
+    },
+)
+def decode(
+    run_id: str,
+    body: DecodeRequest,
+    playground: PlaygroundDep,
+    identity: IdentityDep,
+    share: ShareQuery = None,
+) -> Response:
+    """An autoencode run's decoder on any code (a point picked in its code scatter) with its
+    latest weights: `{"reconstruction": C×H×W in 0..1, "step"}`."""
+    readable_run(playground, run_id, identity, share)
+    try:
+        answer = playground.decode(run_id, body.code)
+    except NotAnAutoencoderError as error:
+        raise invalid_input(["body", "code"], str(error)) from None
     return Response(json.dumps(answer), media_type="application/json")
 
 

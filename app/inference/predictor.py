@@ -162,7 +162,7 @@ class Predictor:
         shape = model.summary.layers[code_layer(model.summary)].output_shape
         if len(code) != int(np.prod(shape)):
             raise NotAnAutoencoderError(
-                f"code: this autoencoder's code has {int(np.prod(shape))} numbers, got {len(code)}"
+                f"this autoencoder's code has {int(np.prod(shape))} numbers, got {len(code)}"
             )
         codes = torch.tensor(code, dtype=torch.float32).reshape(1, *shape)  # (1, *code shape)
         with model.lock, torch.inference_mode():

@@ -214,6 +214,10 @@ class Playground:
         """Classify a prepared sample (see `run_dataset`) with the run's newest weights."""
         return self._predictor.predict(run_id, sample, activations)
 
+    def decode(self, run_id: str, code: list[float]) -> dict[str, Any]:
+        """An autoencode run's decoder on `code` (NotAnAutoencoderError otherwise)."""
+        return self._predictor.decode(run_id, code)
+
     def confusion_examples(
         self, run_id: str, label: int, prediction: int, limit: int
     ) -> dict[str, Any]:
