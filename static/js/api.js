@@ -142,6 +142,10 @@ export const confusionCell = (id, label, prediction, limit = 24) =>
     `/api/runs/${enc(id)}/confusion?label=${label}&prediction=${prediction}&limit=${limit}`,
   );
 
+/** An autoencode run's decoder on `code` (a point of its code space), latest weights:
+ *  {reconstruction: C×H×W in 0..1, step}; ApiError(422) for another task or a code of the wrong size. */
+export const decode = (id, code) => request("POST", `/api/runs/${enc(id)}/decode`, { code });
+
 /** One prediction over REST (the fallback when the predict socket is unavailable). */
 export const predict = (id, input, activations = true) =>
   request("POST", `/api/runs/${enc(id)}/predict${activations ? "?activations=true" : ""}`, input);

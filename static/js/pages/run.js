@@ -1,7 +1,10 @@
 // One run, live: status and controls, learning curves, the figures it is judged by (accuracy, or
 // the loss of a regression run), feature maps, the confusion matrix, and a drawing pad that uses
-// the newest weights. History comes first over the socket, then the tail.
+// the newest weights; an autoencoder's reconstructions and code space instead of the parts that
+// need classes. History comes first over the socket, then the tail.
 import * as api from "../api.js";
+import { isAutoencode } from "../autoencoder.js";
+import { CodeScatter } from "../codescatter.js";
 import { ConfusionPanel } from "../confusionpanel.js";
 import { drawCurves } from "../curves.js";
 import * as ds from "../datasets.js";
@@ -10,8 +13,9 @@ import { DrawPanel } from "../drawpanel.js";
 import * as fmt from "../format.js";
 import { RunHistory } from "../metrics.js";
 import { ProbePanel } from "../probepanel.js";
+import { ReconstructionPanel } from "../reconstructionpanel.js";
 import { RunCharts } from "../runcharts.js";
-import { REGRESSION, finishText, runKind } from "../runfigures.js";
+import { REGRESSION, figureText, finishText, runKind } from "../runfigures.js";
 import { RunStats } from "../runstats.js";
 import { RunStream, TERMINAL } from "../socket.js";
 
@@ -46,6 +50,12 @@ const els = {
   drawTitle: need("#draw-title"),
   drawNote: need("#draw-note"),
   datasetName: need("#run-dataset"),
+  statsNote: need("#stats-note"),
+  statBest: need("#stat-best"),
+  statTest: need("#stat-test"),
+  mapsSection: need("#maps-section"),
+  reconSection: need("#recon-section"),
+  codesSection: need("#codes-section"),
 };
 
 const state = {
@@ -58,6 +68,7 @@ const state = {
   polling: false,
   pollAgain: false,
   dataset: null, // the run's GET /api/datasets entry (null: MNIST, or unknown)
+  autoencode: false, // the run rebuilds its input: losses, reconstructions and a code space
 };
 
 const charts = new RunCharts();
@@ -70,6 +81,15 @@ const confusion = new ConfusionPanel(runId, {
   cellDigits: need("#cell-digits"),
 });
 const drawPanel = new DrawPanel(need("[data-draw-panel]"));
+const reconstructions = new ReconstructionPanel();
+const codes = new CodeScatter(runId, {
+  select: need("#codes-epoch"),
+  canvas: need("#codes-canvas"),
+  caption: need("#codes-caption"),
+  legend: need("#codes-legend"),
+  decoded: need("#codes-decoded"),
+  decodedNote: need("#codes-decoded-note"),
+});
 
 // ---- the run record (polled while active: queue position, ETA) ----
 
@@ -184,6 +204,8 @@ function onEvent(event) {
   else if (kind === "feature_maps") probe.schedule(event);
   else if (kind === "status") setStatus(event.status, event.reason);
   else if (kind === "done") onDone(event);
+  else if (event.type === "reconstructions") reconstructions.schedule(event);
+  else if (event.type === "codes") codes.add(event);
 }
 
 state.history.onRewind = () => charts.steps(state.history);
@@ -238,7 +260,16 @@ function showMilestone() {
 function onDone(event) {
   showMilestone();
   stats.showFigures({ epochs: state.history.epochs, done: event, run: state.run });
-  say(els.message, finishText(stats.kind, event, ds.sampleNoun(state.dataset)), "ok");
+  const text = state.autoencode ? rebuiltText(event) : finishText(stats.kind, event, ds.sampleNoun(state.dataset));
+  say(els.message, text, "ok");
+}
+
+/** An autoencode run's last words: its reconstruction loss on test images it never saw. */
+function rebuiltText(done) {
+  const loss = state.run?.config?.loss ?? "mse";
+  const early = done?.early_stopped ? " Stopped early: the validation loss had stopped improving." : "";
+  const count = `${fmt.int(done?.test_count)} test ${ds.sampleNoun(state.dataset)}`;
+  return `Finished: a test reconstruction loss (${loss}) of ${figureText(REGRESSION, done?.test_loss)} on the ${count} it never saw; lower is better.${early}`;
 }
 
 // ---- controls ----
@@ -309,7 +340,7 @@ async function main() {
   setInterval(tickElapsed, 1000);
 
   const [run, datasets] = await Promise.all([api.run(runId), api.datasets().catch(() => [])]);
-  useDataset(run.config?.dataset, datasets);
+  useDataset(run.config?.dataset, datasets, run.config);
   applyRun(run); // its status starts the polling while the run is active
   showConfig(run.config);
   api
@@ -325,15 +356,19 @@ async function main() {
   document.body.dataset.ready = "true";
 }
 
-/** Name the classes after the run's dataset, show the figures of what it learns; the drawing
- *  pad only for picture datasets. */
-function useDataset(ref, datasets) {
+/** Name the classes after the run's dataset, show the figures of what it learns (`config`'s
+ *  task: an autoencoder has panels of its own); the drawing pad only for picture datasets. */
+function useDataset(ref, datasets, config = null) {
   const name = ds.datasetName(ref);
   const info = ds.findDataset(datasets, ref);
   state.dataset = info ?? (name === ds.DEFAULT_DATASET ? null : { name, title: name });
   state.kindKnown = Boolean(info?.kind) || !state.dataset;
-  useKind(runKind(info));
   els.datasetName.textContent = info?.title ?? name;
+  if (isAutoencode(config)) {
+    useAutoencoder(info, name, config);
+    return;
+  }
+  useKind(runKind(info));
   if (!state.dataset || ds.isMnist(state.dataset)) {
     drawPanel.setRun(runId);
     return;
@@ -358,6 +393,29 @@ function useDataset(ref, datasets) {
   els.drawTitle.textContent = `Try it: draw a ${info?.title ?? name} sample`;
   els.drawNote.textContent = "Your drawing is stretched to the dataset’s image size and re-read with the newest weights while the run trains.";
   drawPanel.setRun(runId, state.dataset);
+}
+
+/** An autoencode run: losses like a regression run's (no accuracy, confusion or milestone), its
+ *  reconstructions and code space instead of the probe (it sends no feature maps), and no
+ *  drawing pad (it names no class). */
+function useAutoencoder(info, name, config) {
+  state.autoencode = true;
+  state.kindKnown = true;
+  useKind(REGRESSION);
+  const loss = config?.loss ? ` (${config.loss})` : "";
+  els.statsNote.textContent =
+    `This run rebuilds its input (an autoencoder): its losses measure how far the rebuilt pictures are from the originals${loss}, so lower is better. It has no accuracy and no confusion matrix.`;
+  for (const el of [els.statBest, els.statTest]) el.title = "reconstruction loss: lower is better";
+  els.mapsSection.hidden = true;
+  els.reconSection.hidden = false;
+  els.codesSection.hidden = false;
+  const labels = ds.classLabels(info?.classes?.length || 10, info?.classes);
+  reconstructions.setLabels(labels);
+  codes.setLabels(labels);
+  els.drawTitle.textContent = "Try it";
+  els.drawNote.textContent = `This run learns to rebuild ${info?.title ?? name} pictures, not to name them: pick points in the code space above to see what its decoder draws.`;
+  els.drawSection.querySelector("[data-draw-panel]").hidden = true;
+  els.drawSection.querySelector("#draw-link")?.setAttribute("hidden", "");
 }
 
 /** Make a read-only link to this run, show it selected and copy it when the browser lets us. */
