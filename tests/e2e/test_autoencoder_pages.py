@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from e2e_support import Server, shoot
 from playwright.sync_api import Page, Response, expect
+from test_accessibility import axe_violations
 
 RECORD_VIOLATIONS = """
 window.__csp = [];
@@ -102,4 +103,6 @@ def test_an_autoencode_run_shows_reconstructions_and_decodes_its_code_space(
     tab.get_by_test_id("codes-epoch").select_option("1")
     expect(tab.get_by_test_id("codes-caption")).to_contain_text("Epoch 1")
     assert tab.evaluate("window.__csp") == []
+    violations = axe_violations(tab)
+    assert not violations, "\n".join(violations)
     shoot(tab, "run-autoencoder")  # wide and narrow, without sideways scrolling
