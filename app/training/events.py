@@ -173,7 +173,8 @@ class Filters:
 
 # Pictures of what the model does now (feature maps of a digit, a 2-D decision boundary): a
 # viewer needs only the newest; the frame taken right after each epoch is kept in the history.
-FRAME_TYPES = frozenset({"feature_maps", "boundary", "reconstructions", "codes"})
+# (An autoencoder's `codes` scatter is not one: each epoch's is kept and none is dropped.)
+FRAME_TYPES = frozenset({"feature_maps", "boundary", "reconstructions"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
