@@ -65,13 +65,7 @@ def readable_dataset(
         identity.owns(record.owner) or dataset_shared_with(playground, dataset_id, share)
     ):
         return record
-    if identity.user_id is None and not share:
-        raise HTTPException(
-            401,
-            "who are you? open the playground in a browser, or send a bearer token",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    raise HTTPException(404, f"no dataset with id '{dataset_id}'")
+    raise _unreadable(identity, share, f"no dataset with id '{dataset_id}'")
 
 
 def usable_dataset(
@@ -113,13 +107,19 @@ def readable_run(
         record.starter or identity.owns(record.owner) or shared_with(record, share)
     ):
         return record
+    raise _unreadable(identity, share, f"no run with id '{run_id}'")
+
+
+def _unreadable(identity: Identity, share: str | None, missing: str) -> HTTPException:
+    """401 for nobody (no identity, no share token), else 404 saying `missing`: what another
+    person owns is answered as if it did not exist."""
     if identity.user_id is None and not share:
-        raise HTTPException(
+        return HTTPException(
             401,
             "who are you? open the playground in a browser, or send a bearer token",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    raise HTTPException(404, f"no run with id '{run_id}'")
+    return HTTPException(404, missing)
 
 
 def shared_with(record: RunRecord, share: str | None) -> bool:
