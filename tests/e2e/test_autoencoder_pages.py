@@ -20,7 +20,10 @@ document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(
 CANVAS_RANGES = """(canvases) => canvases.map((canvas) => {
   const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
   let low = 255, high = 0;
-  for (let i = 0; i < data.length; i += 4) { low = Math.min(low, data[i]); high = Math.max(high, data[i]); }
+  for (let i = 0; i < data.length; i += 4) {
+    low = Math.min(low, data[i]);
+    high = Math.max(high, data[i]);
+  }
   return [low, high];
 })"""
 
@@ -56,7 +59,8 @@ def test_an_autoencode_run_shows_reconstructions_and_decodes_its_code_space(
     expect(tab.get_by_test_id("stat-best-label")).to_have_text("Best val. loss")
     expect(tab.get_by_test_id("stats-note")).to_contain_text("rebuilds its input")
     expect(tab.get_by_test_id("run-message")).to_contain_text("test reconstruction loss (mse)")
-    for hook in ("stat-acc", "acc-chart", "epoch-acc-chart", "confusion-section", "milestone", "feature-maps"):
+    hidden = ("stat-acc", "acc-chart", "epoch-acc-chart", "confusion-section", "milestone")
+    for hook in (*hidden, "feature-maps"):
         expect(tab.get_by_test_id(hook)).to_be_hidden()
     assert "%" not in tab.get_by_test_id("stat-best").inner_text()
 
@@ -84,7 +88,8 @@ def test_an_autoencode_run_shows_reconstructions_and_decodes_its_code_space(
     assert answer.value.status == 200
     assert len(answer.value.json()["reconstruction"][0]) == 28
     expect(tab.get_by_test_id("codes-decoded")).to_have_attribute("data-decoded", "1")
-    expect(tab.get_by_test_id("codes-decoded-note")).to_contain_text("decoded with the weights of step")
+    note = tab.get_by_test_id("codes-decoded-note")
+    expect(note).to_contain_text("decoded with the weights of step")
     not_blank(tab, "[data-testid=codes-decoded]")
 
     # a drag sends at most one request at a time and ends decoded
