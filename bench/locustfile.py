@@ -208,12 +208,24 @@ class PlaygroundUser(FastHttpUser):
         return [f"Authorization: Bearer {self.token}"] if self.token else []
 
 
+def _unflattened(layers: list[dict[str, Any]], index: int) -> bool:
+    """Whether layer `index`'s output is unflattened before the next weight layer (a decoder's
+    width is fixed by the shape it unflattens to)."""
+    for layer in layers[index + 1 :]:
+        if layer["type"] == "unflatten":
+            return True
+        if layer["type"] in ("linear", "conv2d", "convtranspose2d"):
+            return False
+    return False
+
+
 def _variant(spec: dict[str, Any]) -> dict[str, Any]:
     """A preset spec as a person edits it: other widths and channels, sometimes a dropout."""
     spec = copy.deepcopy(spec)
     layers = spec["layers"]
-    for layer in layers:
-        if layer["type"] == "linear" and layer is not layers[-1]:
+    for index, layer in enumerate(layers):
+        resizable = layer is not layers[-1] and not _unflattened(layers, index)
+        if layer["type"] == "linear" and resizable:
             layer["out_features"] = random.choice([32, 64, 96, 128, 256])
         elif layer["type"] == "conv2d":
             layer["out_channels"] = random.choice([4, 6, 8, 12, 16])

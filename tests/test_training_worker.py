@@ -276,7 +276,7 @@ def test_an_exception_in_the_model_fails_the_run_only(
             built.module.append(Boom())
         return built
 
-    monkeypatch.setattr("app.training.job.build_model", build_broken)
+    monkeypatch.setattr("app.training.supervised.build_model", build_broken)
     broken = manager.submit_spec(MLP, QUICK)
     fine = manager.submit_spec(load_preset("lenet5"), QUICK)
     failed = finished(manager, broken)
@@ -395,7 +395,7 @@ def test_predictions_answer_while_a_training_step_is_blocked(
         built.module.append(gate)  # no weights: the snapshot loads into the plain model
         return built
 
-    monkeypatch.setattr("app.training.job.build_model", build_gated)
+    monkeypatch.setattr("app.training.supervised.build_model", build_gated)
     blocked = manager.submit_spec(MLP, LONG)
     try:
         assert gate.reached.wait(60), "the run never reached step 5"
