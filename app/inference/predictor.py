@@ -30,6 +30,8 @@ from app.training.objectives import RECONSTRUCTION, objective_for
 from app.training.optim import probabilities
 from app.training.probe import layer_maps
 from app.training.reconstruction import code_layer, split_model
+from app.training.rl.environments import ENVIRONMENTS
+from app.training.task_params import dqn_params
 
 DRAWING_SIDE = 28  # feature maps of a drawing travel at up to full MNIST resolution
 CODE = "code"  # where an autoencoder's code is kept on the way through
@@ -37,6 +39,10 @@ CODE = "code"  # where an autoencoder's code is kept on the way through
 
 class NotAnAutoencoderError(ValueError):
     """Decoding asked of a run that does not autoencode, or a code of the wrong size."""
+
+
+class NotAQNetworkError(ValueError):
+    """Action values asked of a run that is no dqn run, or a state of the wrong size."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +176,32 @@ class Predictor:
             _, decoder = split_model(model.module, model.summary)
             rebuilt = decoder(codes)[0].clamp(0.0, 1.0)  # (C, H, W)
         return {"reconstruction": rebuilt.numpy().round(4).tolist(), "step": step}
+
+    def q_values(self, run_id: str, state: list[float]) -> dict[str, Any]:
+        """A dqn run's Q-network on one state of its environment (CartPole: cart position,
+        cart velocity, pole angle, pole angular velocity) → {"q_values": one per action,
+        "action": the greedy one, "actions": their names, "step"}; NotAQNetworkError for
+        other runs or a state of the wrong size."""
+        model = self.models.get(run_id)
+        params = dqn_params(parse_config(model.config).task)
+        if params is None:
+            raise NotAQNetworkError("this run is no dqn run: only a Q-network answers actions")
+        env = ENVIRONMENTS[params.env]
+        if len(state) != env.state_size:
+            raise NotAQNetworkError(
+                f"features: a {env.name} state is {env.state_size} numbers "
+                f"({', '.join(env.state_names)}), got {len(state)}"
+            )
+        inputs = torch.tensor(state, dtype=torch.float32).reshape(1, env.state_size)  # (1, S)
+        with model.lock, torch.inference_mode():
+            step = model.snapshot.step
+            values = model.module(inputs)[0]  # (A,)
+        return {
+            "q_values": [round(value, 6) for value in values.tolist()],
+            "action": int(values.argmax()),
+            "actions": list(env.action_names),
+            "step": step,
+        }
 
     def _scaling(self, dataset: DatasetRef) -> tuple[float, float] | None:
         """(mean, std) the run's images were standardised with (MNIST's constants for MNIST);

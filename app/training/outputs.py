@@ -62,6 +62,8 @@ class TrainResult:
     test_loss: float | None
     early_stopped: bool
     val_loss: float | None = None
+    # A task's own figures (a DQN's returns), added to the summary; None for most runs.
+    figures: dict[str, float | None] | None = None
 
     @property
     def samples_per_s(self) -> float:
@@ -69,8 +71,8 @@ class TrainResult:
         return self.samples / self.train_seconds if self.train_seconds > 0 else 0.0
 
     def summary(self) -> dict[str, Any]:
-        """The JSON form (the CLI's last line)."""
-        return {
+        """The JSON form (the CLI's last line), with the task's figures if it has any."""
+        data = {
             "type": "summary",
             "status": self.status,
             "epochs": self.epochs,
@@ -86,3 +88,4 @@ class TrainResult:
             "test_loss": self.test_loss,
             "early_stopped": self.early_stopped,
         }
+        return data | (self.figures or {})

@@ -1,5 +1,6 @@
 """What a run learns, its config's `task`: the dataset's own targets (`classify`, the default:
-classes or, for a regression dataset, values) or to rebuild its input (`autoencode`).
+classes or, for a regression dataset, values), to rebuild its input (`autoencode`), or to act
+in an environment from its rewards (`dqn`: deep Q-learning on CartPole).
 
 A plain name takes the task's defaults; an object sets its parameters, as the 2-D datasets do:
 `{"name": "autoencode", "noise": 0.3}` trains a denoising autoencoder.
@@ -31,11 +32,66 @@ class AutoencodeParams(BaseModel):
     )
 
 
-TaskRef = str | AutoencodeParams  # a new task's parameter model joins the union …
+class DqnParams(BaseModel):
+    """Deep Q-learning: the model is a Q-network that maps an environment's state to one value
+    per action and learns them from rewards (replay buffer, target network, ε-greedy play).
+
+    The config's batch_size (replayed transitions per update), optimizer, lr and seed train
+    it; its dataset is not used.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Literal["dqn"] = "dqn"
+    env: Literal["CartPole-v1"] = Field(
+        default="CartPole-v1",
+        description="the gymnasium environment: CartPole-v1 (4 state numbers, 2 actions)",
+    )
+    env_steps: int = Field(
+        default=100_000, ge=1, le=10_000_000, description="the run's budget of environment steps"
+    )
+    gamma: float = Field(default=0.99, gt=0.0, le=1.0, description="discount of future rewards")
+    buffer_size: int = Field(
+        default=50_000, ge=1, le=1_000_000, description="transitions the replay buffer keeps"
+    )
+    learn_starts: int = Field(
+        default=1_000,
+        ge=0,
+        le=1_000_000,
+        description="transitions played into the replay buffer before the first update",
+    )
+    train_every: int = Field(default=1, ge=1, le=1_000, description="env steps per update")
+    target_sync: int = Field(
+        default=500, ge=1, le=1_000_000, description="env steps between target-network copies"
+    )
+    epsilon_start: float = Field(default=1.0, ge=0.0, le=1.0, description="ε at the first step")
+    epsilon_end: float = Field(default=0.02, ge=0.0, le=1.0, description="ε after the decay")
+    epsilon_steps: int = Field(
+        default=10_000, ge=1, le=10_000_000, description="env steps of the linear ε decay"
+    )
+    double: bool = Field(
+        default=False,
+        description="Double DQN: the online network picks the next action, the target values it",
+    )
+    solved_return: float = Field(
+        default=195.0,
+        ge=0.0,
+        description="the mean return over 100 consecutive episodes that counts as solved",
+    )
+    stop_when_solved: bool = Field(
+        default=False, description="end the run once the mean return reaches solved_return"
+    )
+    eval_episodes: int = Field(
+        default=10, ge=1, le=100, description="greedy episodes played after training"
+    )
+
+
+TaskRef = str | AutoencodeParams | DqnParams  # a new task's parameter model joins the union …
 # … and this table, by the task's name (None: a task without parameters).
 TASK_PARAMS: dict[str, type[BaseModel] | None] = {
     "classify": None,
     "autoencode": AutoencodeParams,
+    "dqn": DqnParams,
 }
 TASK_NAMES = tuple(TASK_PARAMS)
 
@@ -84,3 +140,15 @@ def task_params(ref: TaskRef, model: type[Params]) -> Params | None:
 def autoencode_params(ref: TaskRef) -> AutoencodeParams | None:
     """The autoencoder's parameters (defaults for the plain name); None for other tasks."""
     return task_params(ref, AutoencodeParams)
+
+
+def dqn_params(ref: TaskRef) -> DqnParams | None:
+    """A deep Q-learning run's parameters (defaults for the plain name); None for other tasks."""
+    return task_params(ref, DqnParams)
+
+
+def fixed_steps(ref: TaskRef) -> int | None:
+    """The steps a run of this task takes whatever its dataset (a DQN's environment steps), or
+    None where the dataset's size and the epochs decide."""
+    params = dqn_params(ref)
+    return None if params is None else params.env_steps

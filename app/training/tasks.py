@@ -14,6 +14,7 @@ from app.training.config import TrainConfig
 from app.training.control import RunControl
 from app.training.job import RunJob, RunSink
 from app.training.outputs import TrainResult
+from app.training.rl.task import check_dqn, train_dqn
 from app.training.supervised import check_supervised, train_supervised
 from app.training.task_params import task_name
 
@@ -33,7 +34,8 @@ class Task:
 
 
 TASKS: dict[str, Task] = {
-    name: Task(name, check_supervised, train_supervised) for name in ("classify", "autoencode")
+    **{name: Task(name, check_supervised, train_supervised) for name in ("classify", "autoencode")},
+    "dqn": Task("dqn", check_dqn, train_dqn),
 }
 
 
