@@ -188,6 +188,28 @@ def test_two_owners_runs_alternate(local_ray: None, app_data_dir: Path, mnist: M
         manager.close()
 
 
+def test_an_actor_lost_before_its_run_started_is_replaced(
+    local_ray: None, app_data_dir: Path, mnist: Mnist, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An idle actor can die after it answered the check and before the job reached it."""
+    manager = _manager(app_data_dir, mnist, ray_slots=1)
+    try:
+        executor = manager._executor
+        assert isinstance(executor, RayExecutor)
+        dead = executor._start_actor()
+        ray.get(dead.ready.remote())
+        ray.kill(dead, no_restart=True)
+        handed = [dead]
+        monkeypatch.setattr(executor, "_take_idle", lambda: handed.pop() if handed else None)
+        run = manager.submit_spec(TINY, {**QUICK, "train_subset": 512}, owner="a")
+        record = manager.wait(run.id, 90)
+        assert record.status == RunStatus.COMPLETED, record.error
+        assert not handed and dead not in executor.actors()
+        assert manager.executor_errors == 0
+    finally:
+        manager.close()
+
+
 def test_an_unreachable_cluster_is_one_line_at_start_up(
     tmp_path: Path, mnist_data_dir: Path
 ) -> None:

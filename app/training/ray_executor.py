@@ -139,8 +139,23 @@ class RayExecutor:
             self._idle.append(actor)
 
     def train(self, job: RunJob, control: RunControl, sink: RunSink) -> TrainResult:
-        """Train `job` in an idle actor (or a new one), pumping its messages into `sink`."""
-        actor = self._take_idle() or self._start_actor()
+        """Train `job` in an idle actor (or a new one), pumping its messages into `sink`.
+
+        An actor lost before it sent anything (an idle one may die between the check that it
+        answers and the job's arrival) did no visible work: the job goes to a fresh actor once.
+        """
+        try:
+            return self._train_in(self._take_idle() or self._start_actor(), job, control, sink)
+        except _LostBeforeStartError:
+            logger.info(
+                "run %s: its Ray actor was lost before it started; another takes it", job.run_id
+            )
+        try:
+            return self._train_in(self._start_actor(), job, control, sink)
+        except _LostBeforeStartError as lost:
+            raise lost.error from lost
+
+    def _train_in(self, actor: Any, job: RunJob, control: RunControl, sink: RunSink) -> TrainResult:
         kept = False
         try:
             bare_job, resume = pack_job(job)
@@ -154,7 +169,9 @@ class RayExecutor:
                 result = pump(job, control, sink, channel, sent)
                 kept = True
                 return result
-            except ExecutorLostError:
+            except ExecutorLostError as error:
+                if not channel.heard:
+                    raise _LostBeforeStartError(error) from error
                 raise
             except TrainingError:
                 kept = channel.ended  # the run failed, the actor lives on
@@ -233,6 +250,14 @@ class RayExecutor:
         return key, ref
 
 
+class _LostBeforeStartError(Exception):
+    """The actor was lost before the run's first message: nothing of the run was recorded."""
+
+    def __init__(self, error: ExecutorLostError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class _ActorChannel:
     """The server's end of one run in an actor: a thread drains the actor's stream into a queue."""
 
@@ -241,6 +266,7 @@ class _ActorChannel:
         self._run_id = run_id
         self._controls = 0
         self.ended = False  # its last message came: the actor can train another job
+        self.heard = False  # a message came: the run started
         self._inbox: queue.Queue[bytes | BaseException] = queue.Queue()
         self._stream = stream
         self._drain = threading.Thread(target=self._read, name=f"ray-{run_id}", daemon=True)
@@ -250,6 +276,7 @@ class _ActorChannel:
         try:
             for ref in self._stream:
                 message = ray.get(ref)
+                self.heard = True
                 if split_message(message)[0] in ("result", "failed"):
                     self.ended = True  # the actor finished the job cleanly
                 self._inbox.put(message)
