@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from app.cli import main
 from app.data import Mnist
 from app.inference.predictor import NotAQNetworkError, Predictor
+from app.main import create_app
 from app.settings import Settings
 from app.store import RunStatus, Store
 from app.training import RunManager, Throttle
@@ -28,6 +30,8 @@ PRESET = json.loads(
     (Path(__file__).resolve().parents[1] / "app/nn/presets/dqn-cartpole.json").read_text()
 )
 QUICK = Throttle(step_s=0.05, feature_maps_s=0.1, checkpoint_s=0.0)
+
+FINISHED = {"completed", "stopped", "failed", "interrupted"}
 
 
 def dqn(**task: Any) -> dict[str, Any]:
@@ -85,6 +89,7 @@ def test_a_dqn_run_trains_in_the_training_process_and_is_stored(
     assert done["episodes"] == len(episodes) and done["steps"] == 1_500
     greedy = [e for e in stored if e["type"] == "cartpole" and e["mode"] == "greedy"]
     assert len(greedy) == 1 and greedy[0]["at_epoch_end"]  # kept to replay
+    assert [e for e in stored if e["type"] == "cartpole"] == greedy  # live frames are not kept
     assert heard.of(run.id, "cartpole")  # live frames reached the listeners
 
     assert (record.step, record.epoch) == (1_500, len(episodes))
@@ -175,3 +180,27 @@ def test_the_command_line_names_what_a_dqn_cannot_take(
     spec.write_text(json.dumps(PRESET["spec"]))
     assert main(["train", str(spec), "--set", "task=dqn", "--set", "loss=nll"]) == 2
     assert capsys.readouterr().err.startswith("loss: a Q-network regresses action values")
+
+
+def test_the_preset_trains_through_the_api_and_its_metrics_have_the_episodes(
+    app_data_dir: Path,
+) -> None:
+    with TestClient(create_app(Settings(data_dir=app_data_dir))) as client:
+        preset = client.get("/api/presets/dqn-cartpole").json()
+        assert preset["config"]["task"] == "dqn"
+        model = client.post("/api/models", json={"name": "q", "spec": preset["spec"]}).json()
+        task = {"name": "dqn", "env_steps": 1_000, "learn_starts": 200, "eval_episodes": 1}
+        config = {**preset["config"], "task": task}
+        answer = client.post("/api/runs", json={"model_id": model["id"], "config": config})
+        assert answer.status_code == 201, answer.text
+        run_id = answer.json()["id"]
+        deadline = time.monotonic() + 120
+        while (run := client.get(f"/api/runs/{run_id}").json())["status"] not in FINISHED:
+            assert time.monotonic() < deadline, run
+            time.sleep(0.1)
+        assert run["status"] == "completed", run["error"]
+        history = client.get(f"/api/runs/{run_id}/metrics").json()
+        episodes = history["episodes"]
+        assert episodes and episodes[-1]["step"] <= 1_000
+        assert [e["episode"] for e in episodes] == list(range(1, len(episodes) + 1))
+        assert history["done"]["episodes"] == len(episodes)

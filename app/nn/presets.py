@@ -23,6 +23,7 @@ PRESET_NAMES = (
     "autoencoder",
     "conv-autoencoder",
     "denoising-autoencoder",
+    "dqn-cartpole",
 )
 
 

@@ -23,7 +23,7 @@ from app.settings import Settings
 from app.store import DatasetRecord, ModelRecord, NotFoundError, RunRecord, Store
 from app.training import RunManager, Tuning
 
-HISTORY_TYPES = ("step", "epoch", "status", "done")
+HISTORY_TYPES = ("step", "epoch", "episode", "status", "done")
 
 
 @dataclass(frozen=True)
@@ -152,6 +152,7 @@ class Playground:
         return {
             "steps": [event for event in events if event["type"] == "step"],
             "epochs": [event for event in events if event["type"] == "epoch"],
+            "episodes": [event for event in events if event["type"] == "episode"],
             "statuses": [event for event in events if event["type"] == "status"],
             "done": done[-1] if done else None,
         }

@@ -171,10 +171,11 @@ class Filters:
         return {item.name: _plain(getattr(self, item.name)) for item in fields(self)}
 
 
-# Pictures of what the model does now (feature maps of a digit, a 2-D decision boundary): a
-# viewer needs only the newest; the frame taken right after each epoch is kept in the history.
-# (An autoencoder's `codes` scatter is not one: each epoch's is kept and none is dropped.)
-FRAME_TYPES = frozenset({"feature_maps", "boundary", "reconstructions"})
+# Pictures of what the model does now (feature maps of a digit, a 2-D decision boundary, the
+# cart and pole of a Q-learner's episode): a viewer needs only the newest; a frame marked
+# `at_epoch_end` is kept in the history. (An autoencoder's `codes` scatter is not one: each
+# epoch's is kept and none is dropped.)
+FRAME_TYPES = frozenset({"feature_maps", "boundary", "reconstructions", "cartpole"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
