@@ -1,6 +1,7 @@
 // What the run page needs to show an autoencoder, without the DOM: whether a run autoencodes,
 // its reconstructions frames and codes events decoded from base64, a scatter point turned back
-// into a code, and a throttle for decode requests. Tests: tests/js/autoencoder.test.mjs.
+// into a code, a throttle for decode requests, and a drawing's code in words.
+// Tests: tests/js/autoencoder.test.mjs.
 
 export const AUTOENCODE = "autoencode";
 
@@ -186,4 +187,13 @@ export class LatestOnly {
     }
     this.next();
   }
+}
+
+const CODE_SHOWN = 8; // the most code numbers written out
+
+/** An autoencoder's code as one line: all of a short code, the start of a long one. */
+export function codeText(code) {
+  const numbers = code.slice(0, CODE_SHOWN).map((x) => x.toFixed(2));
+  const more = code.length > CODE_SHOWN ? `, … (${code.length} numbers)` : "";
+  return `code: [${numbers.join(", ")}${more}]`;
 }

@@ -2,6 +2,7 @@
 // (with feature maps) and beside a run's charts (without). MNIST runs are asked over
 // /ws/predict (the drawing is prepared as MNIST's digits were); runs on other image datasets
 // over REST, which stretches the drawing to their size and answers with their class names.
+// An autoencoder run answers with what it rebuilds from the drawing and the code it made.
 import * as api from "./api.js";
 import { DrawCanvas } from "./canvas.js";
 import { classLabels, isImage, isMnist } from "./datasets.js";
@@ -27,6 +28,8 @@ export class DrawPanel {
       confidence: root.querySelector("[data-role=confidence]"),
       bars: root.querySelector("[data-role=bars]"),
       saw: root.querySelector("[data-role=saw]"),
+      rebuilt: root.querySelector("[data-role=rebuilt]"),
+      code: root.querySelector("[data-role=code]"),
     });
     const maps = root.querySelector("[data-role=maps]");
     this.maps = maps ? new MapGrids(maps, { describe: describeLayer }) : null;
@@ -67,6 +70,7 @@ export class DrawPanel {
       if (this.hint) this.hint.textContent = this.words.hint;
     }
     this.maps?.clear();
+    this.root.classList.remove("rebuilds");
     this.view.reset();
     this.ask();
   }
@@ -124,6 +128,7 @@ export class DrawPanel {
     if (answer.run_id !== undefined && answer.run_id !== this.runId) return;
     if (!this.pad.hasInk) return; // cleared while the answer was on its way
     say(this.message, "");
+    this.root.classList.toggle("rebuilds", PredictionView.rebuilds(answer));
     this.view.show(answer);
     if (this.maps) {
       this.maps.update(answer.activations ?? []);

@@ -1,5 +1,7 @@
 // What a model says about a sample: the top class, one probability bar per class, the input it
-// saw. MNIST's digits 0–9 by default; another dataset's class names once they are known.
+// saw. MNIST's digits 0–9 by default; another dataset's class names once they are known. An
+// autoencoder answers with what it rebuilt and the code it rebuilt it from instead.
+import { codeText } from "./autoencoder.js";
 import { areDigits, classLabels } from "./datasets.js";
 import { h } from "./dom.js";
 import { paint, paintSample } from "./featuremaps.js";
@@ -60,13 +62,21 @@ export class ProbBars {
   }
 }
 
-/** The whole answer: the top class (big), confidence, bars, and the model's view of the input. */
+/** The whole answer: the top class (big), confidence, bars, and the model's view of the input;
+ *  for an autoencoder, its reconstruction and code (`rebuilt`, `code`: optional elements). */
 export class PredictionView {
-  constructor({ digit, confidence, bars, saw, testidPrefix = "prob-" }) {
+  constructor({ digit, confidence, bars, saw, rebuilt = null, code = null, testidPrefix = "prob-" }) {
     this.digit = digit;
     this.confidence = confidence;
     this.bars = new ProbBars(bars, { testidPrefix });
     this.saw = saw;
+    this.rebuilt = rebuilt;
+    this.code = code;
+  }
+
+  /** Whether an answer is an autoencoder's (a reconstruction and a code, no classes). */
+  static rebuilds(answer) {
+    return Array.isArray(answer.reconstruction);
   }
 
   /** Name the classes (an answer's `classes` also does). */
@@ -75,6 +85,12 @@ export class PredictionView {
   }
 
   show(answer) {
+    if (this.saw && answer.input) paintSample(this.saw, answer.input);
+    if (PredictionView.rebuilds(answer)) {
+      if (this.rebuilt) paintSample(this.rebuilt, answer.reconstruction);
+      if (this.code) this.code.textContent = codeText(answer.code ?? []);
+      return;
+    }
     const p = answer.probabilities;
     if (Array.isArray(answer.classes) && answer.classes.length === p.length) this.setLabels(answer.classes);
     else if (p.length !== this.bars.labels.length) this.setLabels(classLabels(p.length));
@@ -86,7 +102,6 @@ export class PredictionView {
     this.confidence.textContent =
       best < 0.5 ? `not sure: ${(best * 100).toFixed(0)}%` : `${(best * 100).toFixed(1)}% sure`;
     this.bars.update(p);
-    if (this.saw && answer.input) paintSample(this.saw, answer.input);
   }
 
   reset() {
@@ -95,6 +110,9 @@ export class PredictionView {
     this.digit.classList.remove("word");
     this.confidence.textContent = "";
     this.bars.update(null);
-    if (this.saw) paint(this.saw, new Uint8Array(this.saw.width * this.saw.height), this.saw.width, this.saw.height);
+    for (const canvas of [this.saw, this.rebuilt]) {
+      if (canvas) paint(canvas, new Uint8Array(canvas.width * canvas.height), canvas.width, canvas.height);
+    }
+    if (this.code) this.code.textContent = "";
   }
 }

@@ -1,12 +1,14 @@
 """An autoencode run's page in a real browser: its reconstructions, its code space, a point of the
-code space decoded, and no accuracy anywhere; under the strict CSP, without console errors."""
+code space decoded, and no accuracy anywhere; a drawing rebuilt on the draw page; under the strict
+CSP, without console errors."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
-from e2e_support import Server, shoot
+from e2e_support import SEVEN, Server, draw, shoot
 from playwright.sync_api import Page, Response, expect
 from test_accessibility import axe_violations
 
@@ -111,3 +113,29 @@ def test_an_autoencode_run_shows_reconstructions_and_decodes_its_code_space(
     violations = axe_violations(tab)
     assert not violations, "\n".join(violations)
     shoot(tab, "run-autoencoder")  # wide and narrow, without sideways scrolling
+
+
+def test_a_drawing_is_rebuilt_by_an_autoencoder_on_the_draw_page(
+    tab: Page, server: Server, autoencoder_run: str
+) -> None:
+    server.wait_for_run(autoencoder_run, {"completed"})
+    tab.add_init_script(RECORD_VIOLATIONS)
+    tab.goto(f"/draw?run={autoencoder_run}")
+    expect(tab.locator("body[data-ready=true]")).to_be_attached()
+    expect(tab.get_by_test_id("run-select")).to_have_value(autoencoder_run)
+    expect(tab.get_by_test_id("reconstruction")).to_be_hidden()  # nothing drawn yet
+    draw(tab, "[data-testid=draw-canvas]", SEVEN)
+
+    # what it rebuilt from the two numbers of its code, instead of a digit and probabilities
+    expect(tab.get_by_test_id("reconstruction")).to_be_visible()
+    expect(tab.get_by_test_id("code")).to_have_text(
+        re.compile(r"^code: \[-?\d+\.\d\d, -?\d+\.\d\d\]$")
+    )
+    not_blank(tab, "[data-testid=reconstruction]")
+    expect(tab.get_by_test_id("prediction")).to_be_hidden()
+    expect(tab.get_by_test_id("prob-0")).to_be_hidden()
+
+    # cleared, the panel waits for a drawing again
+    tab.get_by_test_id("draw-clear").click()
+    expect(tab.get_by_test_id("code")).to_have_text("")
+    assert tab.evaluate("window.__csp") == []

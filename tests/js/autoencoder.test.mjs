@@ -157,3 +157,10 @@ test("decode requests: a failure is reported and the next request still goes", a
   assert.deepEqual(errors, [["422", "bad"]]);
   assert.deepEqual(results, ["good"]);
 });
+
+test("a drawing's code in one line: a short code whole, a long one begun and counted", () => {
+  assert.equal(ae.codeText([0.5, -1.234]), "code: [0.50, -1.23]");
+  const long = Array.from({ length: 32 }, (_, i) => i / 10);
+  assert.equal(ae.codeText(long), "code: [0.00, 0.10, 0.20, 0.30, 0.40, 0.50, 0.60, 0.70, … (32 numbers)]");
+  assert.equal(ae.codeText([]), "code: []");
+});
