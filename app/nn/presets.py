@@ -24,6 +24,8 @@ PRESET_NAMES = (
     "conv-autoencoder",
     "denoising-autoencoder",
     "dqn-cartpole",
+    "gan",
+    "dcgan",
 )
 
 

@@ -172,10 +172,10 @@ class Filters:
 
 
 # Pictures of what the model does now (feature maps of a digit, a 2-D decision boundary, the
-# cart and pole of a Q-learner's episode): a viewer needs only the newest; a frame marked
-# `at_epoch_end` is kept in the history. (An autoencoder's `codes` scatter is not one: each
-# epoch's is kept and none is dropped.)
-FRAME_TYPES = frozenset({"feature_maps", "boundary", "reconstructions", "cartpole"})
+# cart and pole of a Q-learner's episode, a GAN's samples): a viewer needs only the newest; a
+# frame marked `at_epoch_end` is kept in the history. (An autoencoder's `codes` scatter is not
+# one: each epoch's is kept and none is dropped.)
+FRAME_TYPES = frozenset({"feature_maps", "boundary", "reconstructions", "cartpole", "gan_samples"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

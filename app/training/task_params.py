@@ -1,6 +1,7 @@
 """What a run learns, its config's `task`: the dataset's own targets (`classify`, the default:
-classes or, for a regression dataset, values), to rebuild its input (`autoencode`), or to act
-in an environment from its rewards (`dqn`: deep Q-learning on CartPole).
+classes or, for a regression dataset, values), to rebuild its input (`autoencode`), to act
+in an environment from its rewards (`dqn`: deep Q-learning on CartPole), or to make new images
+like the dataset's (`gan`: a generator and a discriminator trained against each other).
 
 A plain name takes the task's defaults; an object sets its parameters, as the 2-D datasets do:
 `{"name": "autoencode", "noise": 0.3}` trains a denoising autoencoder.
@@ -86,12 +87,56 @@ class DqnParams(BaseModel):
     )
 
 
-TaskRef = str | AutoencodeParams | DqnParams  # a new task's parameter model joins the union …
+class GanParams(BaseModel):
+    """A generative adversarial network: the model spec is a generator (noise → an image of
+    the dataset's shape) followed by a discriminator (that image → one score); they train
+    against each other with the standard non-saturating loss.
+
+    The config's optimizer, lr, batch_size, epochs and seed train it (the optimizer and lr
+    are the generator's; the discriminator uses the same kind of optimizer); the dataset's
+    labels are not used.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Literal["gan"] = "gan"
+    d_lr: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=10.0,
+        description="the discriminator's learning rate (left out: the config's lr); a change "
+        "of the run's lr while it trains scales both",
+    )
+    beta1: float = Field(
+        default=0.5,
+        ge=0.0,
+        lt=1.0,
+        description="Adam's β₁ for both networks (DCGAN's 0.5 rather than PyTorch's 0.9)",
+    )
+    label_smoothing: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=0.5,
+        description="one-sided: the discriminator's target for real images is 1 − this",
+    )
+    d_steps: int = Field(
+        default=1, ge=1, le=10, description="discriminator updates per generator update"
+    )
+    samples_every_s: float = Field(
+        default=1.0,
+        ge=0.05,
+        le=60.0,
+        description="seconds between two live frames of samples from the fixed noise",
+    )
+
+
+TaskRef = str | AutoencodeParams | DqnParams | GanParams  # a new task's parameter model joins …
 # … and this table, by the task's name (None: a task without parameters).
 TASK_PARAMS: dict[str, type[BaseModel] | None] = {
     "classify": None,
     "autoencode": AutoencodeParams,
     "dqn": DqnParams,
+    "gan": GanParams,
 }
 TASK_NAMES = tuple(TASK_PARAMS)
 
@@ -145,6 +190,11 @@ def autoencode_params(ref: TaskRef) -> AutoencodeParams | None:
 def dqn_params(ref: TaskRef) -> DqnParams | None:
     """A deep Q-learning run's parameters (defaults for the plain name); None for other tasks."""
     return task_params(ref, DqnParams)
+
+
+def gan_params(ref: TaskRef) -> GanParams | None:
+    """A GAN run's parameters (defaults for the plain name); None for other tasks."""
+    return task_params(ref, GanParams)
 
 
 def fixed_steps(ref: TaskRef) -> int | None:

@@ -12,6 +12,7 @@ from app.data.registry import DatasetInfo
 from app.nn import ModelSpec, ModelSummary
 from app.training.config import TrainConfig
 from app.training.control import RunControl
+from app.training.gan.task import check_gan, train_gan
 from app.training.job import RunJob, RunSink
 from app.training.outputs import TrainResult
 from app.training.rl.task import check_dqn, train_dqn
@@ -36,6 +37,7 @@ class Task:
 TASKS: dict[str, Task] = {
     **{name: Task(name, check_supervised, train_supervised) for name in ("classify", "autoencode")},
     "dqn": Task("dqn", check_dqn, train_dqn),
+    "gan": Task("gan", check_gan, train_gan),
 }
 
 
