@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import onnxruntime
 import pytest
 from fastapi.testclient import TestClient
 
@@ -74,6 +76,23 @@ def test_an_autoencoder_run_rebuilds_drawings_and_decodes_any_code(client: TestC
     wrong = client.post(f"/api/runs/{run_id}/decode", json={"code": [0.0, 0.0, 0.0]})
     assert wrong.status_code == 422 and "code has 2 numbers, got 3" in wrong.text
 
+    # the decoder alone, as ONNX: a code in, the same picture out as the server's decoding
+    exported = client.get(f"/api/runs/{run_id}/export?format=onnx&part=decoder")
+    assert exported.status_code == 200, exported.text
+    assert "-decoder-" in exported.headers["content-disposition"]
+    session = onnxruntime.InferenceSession(exported.content, providers=["CPUExecutionProvider"])
+    (given,) = session.get_inputs()
+    assert given.name == "code"
+    codes = np.array([body["code"], [0.0, 0.0]], dtype=np.float32)  # (2, 2)
+    (images,) = session.run(None, {"code": codes})
+    assert images.shape == (2, 1, 28, 28)
+    assert np.abs(images[0].clip(0.0, 1.0) - np.array(rebuilt)).max() < 1e-3
+    encoder = client.get(f"/api/runs/{run_id}/export?format=onnx&part=encoder")
+    session = onnxruntime.InferenceSession(encoder.content, providers=["CPUExecutionProvider"])
+    seen = np.array([body["input"]], dtype=np.float32).reshape(1, 1, 28, 28)  # as prepared
+    (code,) = session.run(None, {"images": seen})
+    assert np.abs(code[0] - np.array(body["code"])).max() < 1e-3
+
     socket_events = client.get(f"/api/runs/{run_id}/metrics").json()
     assert [epoch["val_accuracy"] for epoch in socket_events["epochs"]] == [None, None]
     with client.websocket_connect(f"/ws/runs/{run_id}") as socket:
@@ -90,3 +109,7 @@ def test_decoding_a_classifier_is_refused(client: TestClient) -> None:
     assert _wait(client, run_id)["status"] == "completed"
     answer = client.post(f"/api/runs/{run_id}/decode", json={"code": [0.0, 0.0]})
     assert answer.status_code == 422 and "only an autoencode run has a decoder" in answer.text
+    part = client.get(f"/api/runs/{run_id}/export?format=onnx&part=decoder")
+    assert part.status_code == 422
+    assert part.json()["detail"][0]["loc"] == ["query", "part"]
+    assert "no part 'decoder'; it exports: model" in part.text

@@ -12,7 +12,7 @@ from app.api.errors import invalid_input
 from app.api.metrics import timed_prediction
 from app.api.predict_input import PredictRequest, prepared_sample
 from app.inference import NoWeightsError
-from app.inference.export import ExportFormat
+from app.inference.export import WHOLE, ExportFormat, UnknownPartError
 from app.inference.predictor import NotAnAutoencoderError
 from app.service import RunCreated, RunPublic
 from app.training import DEFAULT_LR, TrainConfig, Tuning
@@ -313,12 +313,23 @@ def export_run(
     playground: PlaygroundDep,
     identity: IdentityDep,
     export_format: Annotated[ExportFormat, Query(alias="format")] = "safetensors",
+    part: Annotated[
+        str,
+        Query(
+            max_length=40,
+            description="`model` (the whole), or a part that works alone: an autoencoder's "
+            "`encoder` or `decoder`",
+        ),
+    ] = WHOLE,
     share: ShareQuery = None,
 ) -> Response:
-    """Download the trained model as safetensors, TorchScript or ONNX (input: (N, 1, 28, 28))."""
+    """Download the trained model (or a part of it) as safetensors, TorchScript or ONNX; its
+    input is a batch of samples of the model's (or the part's) input shape."""
     record = readable_run(playground, run_id, identity, share)
     try:
-        export = playground.export(run_id, export_format)
+        export = playground.export(run_id, export_format, part)
+    except UnknownPartError as error:
+        raise invalid_input(["query", "part"], str(error)) from None
     except NoWeightsError:
         raise HTTPException(
             409, f"run '{run_id}' has no weights yet (it is {record.status})"

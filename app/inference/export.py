@@ -1,4 +1,5 @@
-"""Export a run's trained model as safetensors, TorchScript or ONNX bytes."""
+"""Export a run's trained model, or a part of it that works alone (an autoencoder's decoder), as
+safetensors, TorchScript or ONNX bytes."""
 
 import io
 import json
@@ -10,6 +11,11 @@ from typing import Any, Literal
 import safetensors.torch
 import torch
 from torch import nn
+
+from app.nn import ModelSummary
+from app.training import parse_config
+from app.training.outputs import ModelPart
+from app.training.tasks import task_of
 
 ExportFormat = Literal["safetensors", "torchscript", "onnx"]
 
@@ -25,15 +31,38 @@ SUFFIXES: dict[ExportFormat, str] = {
 }
 
 
+WHOLE = "model"  # the part that names the whole model
+
+
+class UnknownPartError(ValueError):
+    """The run's model has no part of that name; the message lists those it has."""
+
+
+def model_part(
+    module: nn.Sequential, summary: ModelSummary, config: dict[str, Any], part: str
+) -> ModelPart:
+    """The whole model (`WHOLE`) or one of the parts its run's task says work alone."""
+    if part == WHOLE:
+        return ModelPart(module, tuple(summary.input_shape), "digits", "scores")
+    parts = task_of(parse_config(config)).parts(module, summary)
+    if part not in parts:
+        raise UnknownPartError(
+            f"this run's model has no part '{part}'; it exports: {', '.join([WHOLE, *parts])}"
+        )
+    return parts[part]
+
+
 def export_model(
-    module: nn.Sequential,
+    module: nn.Module,
     input_shape: tuple[int, ...],
     export_format: ExportFormat,
     metadata: dict[str, Any],
+    names: tuple[str, str] = ("digits", "scores"),
 ) -> bytes:
-    """The model in `export_format`; inputs are (batch, *input_shape) float32, outputs (batch, 10).
+    """The model in `export_format`; inputs are (batch, *input_shape) float32.
 
-    `metadata` (spec, config, step) travels inside the safetensors header and the ONNX model.
+    `metadata` (spec, config, step) travels inside the safetensors header and the ONNX model;
+    `names` are the ONNX graph's input and output names.
     """
     module = module.eval()
     example = torch.zeros(2, *input_shape)  # (2, *input_shape): a batch of 1 would be fixed at 1
@@ -46,23 +75,25 @@ def export_model(
         warnings.simplefilter("ignore")
         if export_format == "torchscript":
             return _torchscript(module, example)
-        return _onnx(module, example, metadata)
+        return _onnx(module, example, metadata, names)
 
 
-def _torchscript(module: nn.Sequential, example: torch.Tensor) -> bytes:
+def _torchscript(module: nn.Module, example: torch.Tensor) -> bytes:
     traced = torch.jit.trace(module, example)  # type: ignore[no-untyped-call]
     buffer = io.BytesIO()
     torch.jit.save(traced, buffer)
     return buffer.getvalue()
 
 
-def _onnx(module: nn.Sequential, example: torch.Tensor, metadata: dict[str, Any]) -> bytes:
+def _onnx(
+    module: nn.Module, example: torch.Tensor, metadata: dict[str, Any], names: tuple[str, str]
+) -> bytes:
     program = torch.onnx.export(
         module,
         (example,),
         dynamo=True,
-        input_names=["digits"],
-        output_names=["scores"],
+        input_names=[names[0]],
+        output_names=[names[1]],
         dynamic_shapes=({0: torch.export.Dim("batch", max=65_536)},),
         verbose=False,
     )

@@ -16,7 +16,14 @@ import numpy.typing as npt
 from app.data.registry import DatasetInfo
 from app.data.uploads import UploadOptions
 from app.inference import Prediction, Predictor
-from app.inference.export import MEDIA_TYPES, SUFFIXES, ExportFormat, export_model
+from app.inference.export import (
+    MEDIA_TYPES,
+    SUFFIXES,
+    WHOLE,
+    ExportFormat,
+    export_model,
+    model_part,
+)
 from app.service.datasets import DatasetLibrary
 from app.service.run_views import RunPublic, run_view, run_views
 from app.settings import Settings
@@ -225,13 +232,19 @@ class Playground:
         """Validation digits of `label` the newest weights read as `prediction`."""
         return self._predictor.validation_examples(run_id, label, prediction, limit)
 
-    def export(self, run_id: str, export_format: ExportFormat) -> Export:
-        """The run's model with its newest weights as a file (NoWeightsError before step one)."""
+    def export(self, run_id: str, export_format: ExportFormat, part: str = WHOLE) -> Export:
+        """The run's model, or a part of it that works alone, with its newest weights as a file
+        (NoWeightsError before step one, UnknownPartError naming the parts there are)."""
         model = self._predictor.models.get(run_id)
         with model.lock:  # newer weights are loaded in place: not while they are written out
+            piece = model_part(model.module, model.summary, model.config, part)
             metadata = {"spec": model.spec, "config": model.config, "step": model.snapshot.step}
-            content = export_model(model.module, model.summary.input_shape, export_format, metadata)
-        stem = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{model.name}-{run_id}").strip("-")
+            if part != WHOLE:
+                metadata["part"] = part
+            names = (piece.input_name, piece.output_name)
+            content = export_model(piece.module, piece.input_shape, export_format, metadata, names)
+        named = model.name if part == WHOLE else f"{model.name}-{part}"
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{named}-{run_id}").strip("-")
         return Export(content, stem + SUFFIXES[export_format], MEDIA_TYPES[export_format])
 
     # -- people ------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """What a trainer hands out (its result, the state a checkpoint keeps, weight snapshots for
-predictions), how often it does (`Throttle`), and the error that ends a run for a reason."""
+predictions, the parts of its model that stand alone), how often it does (`Throttle`), and the
+error that ends a run for a reason."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from torch import nn
 
 
 class TrainingError(RuntimeError):
@@ -25,6 +27,17 @@ class Throttle:
     step_s: float = 0.1
     feature_maps_s: float = 0.5
     checkpoint_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class ModelPart:
+    """A piece of a trained model that works alone (an autoencoder's decoder): the layers, the
+    shape of one sample it takes, and names for its input and output in an exported file."""
+
+    module: nn.Module
+    input_shape: tuple[int, ...]
+    input_name: str
+    output_name: str
 
 
 @dataclass

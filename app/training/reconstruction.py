@@ -24,6 +24,7 @@ from app.training.config import TrainConfig
 from app.training.data import DeviceSplit
 from app.training.events import Event, SeqCounter
 from app.training.objectives import RECONSTRUCTION
+from app.training.outputs import ModelPart
 
 SHOWN = 8  # test images rebuilt in every frame
 PLACED = 2000  # test images placed in the code scatter after each epoch
@@ -44,6 +45,16 @@ def split_model(module: nn.Sequential, summary: ModelSummary) -> tuple[nn.Module
     """(encoder, decoder): the model up to and including the code layer, and the rest."""
     cut = code_layer(summary) + 1
     return module[:cut], module[cut:]
+
+
+def autoencoder_parts(module: nn.Sequential, summary: ModelSummary) -> dict[str, ModelPart]:
+    """The encoder (images → code) and the decoder (code → images), each usable alone."""
+    encoder, decoder = split_model(module, summary)
+    code_shape = tuple(summary.layers[code_layer(summary)].output_shape)
+    return {
+        "encoder": ModelPart(encoder, tuple(summary.input_shape), "images", "code"),
+        "decoder": ModelPart(decoder, code_shape, "code", "images"),
+    }
 
 
 def _pixels(images: torch.Tensor) -> bytes:

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from torch import nn
+
 from app.data.dataset import Dataset
 from app.data.registry import DatasetInfo
 from app.nn import ModelSpec, ModelSummary
@@ -14,7 +16,8 @@ from app.training.config import TrainConfig
 from app.training.control import RunControl
 from app.training.gan.task import check_gan, train_gan
 from app.training.job import RunJob, RunSink
-from app.training.outputs import TrainResult
+from app.training.outputs import ModelPart, TrainResult
+from app.training.reconstruction import autoencoder_parts
 from app.training.rl.task import check_dqn, train_dqn
 from app.training.supervised import check_supervised, train_supervised
 from app.training.task_params import task_name
@@ -23,6 +26,13 @@ from app.training.task_params import task_name
 Check = Callable[[ModelSpec, ModelSummary, TrainConfig, DatasetInfo | Dataset], TrainConfig]
 # (job, dataset, control, sink) -> how the run ended
 Train = Callable[[RunJob, Dataset, RunControl, RunSink], TrainResult]
+# (model, summary) -> the parts of the model that work alone, by name (besides the whole)
+Parts = Callable[[nn.Sequential, ModelSummary], dict[str, ModelPart]]
+
+
+def whole_model_only(module: nn.Sequential, summary: ModelSummary) -> dict[str, ModelPart]:
+    """No part of the model works alone: only the whole is exported."""
+    return {}
 
 
 @dataclass(frozen=True)
@@ -32,10 +42,12 @@ class Task:
     name: str
     check: Check
     train: Train
+    parts: Parts = whole_model_only
 
 
 TASKS: dict[str, Task] = {
-    **{name: Task(name, check_supervised, train_supervised) for name in ("classify", "autoencode")},
+    "classify": Task("classify", check_supervised, train_supervised),
+    "autoencode": Task("autoencode", check_supervised, train_supervised, autoencoder_parts),
     "dqn": Task("dqn", check_dqn, train_dqn),
     "gan": Task("gan", check_gan, train_gan),
 }
