@@ -58,6 +58,18 @@ def test_default_output_is_a_progress_bar_and_a_sentence() -> None:
     assert "test accuracy" in result.stdout
 
 
+def test_an_autoencoder_preset_sums_up_with_its_reconstruction_loss() -> None:
+    options = ["--max-steps", "20", "--json", *QUICK]
+    result = _train("--preset", "conv-autoencoder", *options)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.splitlines()[-1])
+    assert summary["test_accuracy"] is None and summary["val_accuracy"] is None
+    assert 0 < summary["reconstruction_loss"] == summary["test_loss"] < 0.2  # mse on pixels
+    sentence = _train("--preset", "conv-autoencoder", "--max-steps", "5", *QUICK)
+    assert sentence.returncode == 0, sentence.stderr
+    assert "; reconstruction loss 0." in sentence.stdout and "accuracy" not in sentence.stdout
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

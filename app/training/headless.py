@@ -157,7 +157,12 @@ def _figure(value: float | None, digits: int = 4) -> str:
 
 
 def _final_figures(result: TrainResult) -> str:
-    """The accuracies, or for a regression the losses (mean squared error)."""
+    """The task's own figures (a DQN's returns, a GAN's losses) where it has them, else the
+    accuracies, or for a regression or an autoencoder the losses."""
+    if result.figures:
+        return ", ".join(
+            f"{name.replace('_', ' ')} {_figure(value)}" for name, value in result.figures.items()
+        )
     if result.val_accuracy is None and result.val_loss is not None:
         return f"validation loss {_figure(result.val_loss)}, test loss {_figure(result.test_loss)}"
     return (

@@ -105,6 +105,7 @@ class Objective:
     check_output: OutputCheck
     corrupt: Corruption | None = None  # applied to each training batch's inputs
     pixels_in_0_1: bool = False  # inputs must not be standardised (the targets are pixels)
+    test_loss_name: str | None = None  # the test loss's own name in a run's summary, if any
 
     @property
     def default_loss(self) -> LossName:
@@ -197,6 +198,7 @@ RECONSTRUCTION = Objective(
     check_output=_check_rebuilt,
     corrupt=_add_noise,
     pixels_in_0_1=True,
+    test_loss_name="reconstruction_loss",
 )
 
 # The dataset's own targets by their kind; a task other than classify by its name.

@@ -4,6 +4,8 @@ follow from the config (app.training.objectives, app.training.frame_sources)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 
 from app.data.dataset import Dataset
@@ -16,6 +18,7 @@ from app.training.data import prepare_data
 from app.training.events import SeqCounter
 from app.training.frame_sources import frame_source
 from app.training.job import RunJob, RunSink
+from app.training.objectives import objective_for
 from app.training.outputs import TrainResult
 from app.training.trainer import Trainer
 
@@ -58,4 +61,6 @@ def train_supervised(
         throttle=job.throttle,
         frames=frame_source(built, job.config, data),
     )
-    return trainer.run()
+    result = trainer.run()
+    named = objective_for(job.config, dataset.kind).test_loss_name
+    return replace(result, figures={named: result.test_loss}) if named else result
