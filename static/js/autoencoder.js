@@ -3,15 +3,9 @@
 // into a code, a throttle for decode requests, and a drawing's code in words.
 // Tests: tests/js/autoencoder.test.mjs.
 
-export const AUTOENCODE = "autoencode";
+import { AUTOENCODE, taskName } from "./tasks.js";
 
-/** The name of a config's task ("classify" when it has none): a name or {name, ...params}. */
-export function taskName(config) {
-  const task = config?.task;
-  if (typeof task === "string") return task;
-  if (task && typeof task === "object" && typeof task.name === "string") return task.name;
-  return "classify";
-}
+export { AUTOENCODE, taskName };
 
 /** Whether a run with this config rebuilds its input. */
 export function isAutoencode(config) {

@@ -8,7 +8,8 @@ function timeConstant(step) {
 
 export class RunHistory {
   constructor() {
-    this.steps = { x: [], loss: [], lossSmooth: [], acc: [], accSmooth: [], lr: [], sps: [] };
+    // eps: a deep Q-learning run's ε (the chance of a random action); null for other runs
+    this.steps = { x: [], loss: [], lossSmooth: [], acc: [], accSmooth: [], lr: [], sps: [], eps: [] };
     this.epochs = []; // epoch events, in order
     this.lastStep = null; // the latest step event
     this.featureMaps = null; // the latest feature_maps event
@@ -67,6 +68,7 @@ export class RunHistory {
     s.acc.push(event.accuracy);
     s.lr.push(event.lr);
     s.sps.push(event.samples_per_s);
+    s.eps.push(event.epsilon ?? null);
     this.lastStep = event;
   }
 

@@ -1,10 +1,12 @@
 // The figures a run is judged by, per kind of dataset: classification runs by accuracy (higher is
 // better), regression runs by their loss, the mean squared error (lower is better; they have no
-// accuracy: the server sends null). Pure functions, no DOM: tests/js/runfigures.test.mjs.
+// accuracy: the server sends null); a deep Q-learning run (kind RETURNS) by the returns of its
+// episodes (higher is better). Pure functions, no DOM: tests/js/runfigures.test.mjs.
 import * as fmt from "./format.js";
 
 export const CLASSIFICATION = "classification";
 export const REGRESSION = "regression";
+export const RETURNS = "returns"; // rewards per episode (deep Q-learning)
 
 /** A number worth showing (null, undefined and NaN are not). */
 function finite(value) {
@@ -43,32 +45,55 @@ const FIGURES = {
     best: best(epochs.map((e) => e.val_loss), { lower: true }) ?? (finite(done?.val_loss) ? done.val_loss : null),
     test: finite(done?.test_loss) ? done.test_loss : null,
   }),
+  // best: the mean return of the last 100 episodes; test: the best return of one episode
+  [RETURNS]: ({ episodes, done }) => ({
+    best: done?.mean_return ?? episodes.at(-1)?.mean_return ?? null,
+    test: done?.best_return ?? best(episodes.map((e) => e.return)),
+  }),
 };
 
 /**
  * The run's headline figures, by kind: {best, test} as numbers or null.
- * `epochs`: its epoch events; `done`: its done event (null while it trains); `run`: its record.
+ * `epochs`: its epoch events; `episodes`: its episode events (deep Q-learning); `done`: its
+ * done event (null while it trains); `run`: its record.
  */
-export function runFigures(kind, { epochs = [], done = null, run = null } = {}) {
-  const figures = (FIGURES[kind] ?? FIGURES[CLASSIFICATION])({ epochs: epochs ?? [], done, run });
+export function runFigures(kind, { epochs = [], episodes = [], done = null, run = null } = {}) {
+  const figures = (FIGURES[kind] ?? FIGURES[CLASSIFICATION])({ epochs: epochs ?? [], episodes: episodes ?? [], done, run });
   return { best: finite(figures.best) ? figures.best : null, test: finite(figures.test) ? figures.test : null };
 }
 
 /** A figure as text: "98.12%" for accuracies, "0.01234" for losses, "—" for none. */
 export function figureText(kind, value) {
   if (!finite(value)) return "—";
+  if (kind === RETURNS) return returnText(value);
   return kind === REGRESSION ? fmt.real(value) : fmt.percent(value, 2);
 }
 
+/** A return: whole numbers as they are, others with one decimal ("23.5"). */
+export function returnText(value) {
+  if (!finite(value)) return "—";
+  return Number.isInteger(value) ? String(value) : value.toFixed(1);
+}
+
+const WORDS = {
+  [CLASSIFICATION]: { best: "Best val. accuracy", test: "Test accuracy", better: "share of right answers: higher is better" },
+  [REGRESSION]: { best: "Best val. loss", test: "Test loss", better: "mean squared error: lower is better" },
+  [RETURNS]: { best: "Mean return (last 100)", test: "Best return", better: "reward per episode: higher is better" },
+};
+
 /** The words for a run's figures: {best, test, better} for the stats' labels and titles. */
 export function figureWords(kind) {
-  return kind === REGRESSION
-    ? { best: "Best val. loss", test: "Test loss", better: "mean squared error: lower is better" }
-    : { best: "Best val. accuracy", test: "Test accuracy", better: "share of right answers: higher is better" };
+  return WORDS[kind] ?? WORDS[CLASSIFICATION];
+}
+
+/** Whether runs of this kind have an accuracy (the parts marked data-accuracy show). */
+export function hasAccuracy(kind) {
+  return !(kind in WORDS) || kind === CLASSIFICATION;
 }
 
 /** The run page's last words: its test figure on the test samples it never saw. */
 export function finishText(kind, done, noun = "samples") {
+  if (kind === RETURNS) return returnsFinishText(done);
   const count = `${fmt.int(done?.test_count)} test ${noun}`;
   if (kind === REGRESSION) {
     const early = done?.early_stopped ? " Stopped early: the validation loss had stopped improving." : "";
@@ -76,6 +101,18 @@ export function finishText(kind, done, noun = "samples") {
   }
   const early = done?.early_stopped ? " Stopped early: validation accuracy had stopped improving." : "";
   return `Finished: ${figureText(kind, done?.test_accuracy)} on the ${count} it never saw.${early}`;
+}
+
+/** A deep Q-learning run's last words: its returns while learning, then played greedily. */
+function returnsFinishText(done) {
+  const played = `${fmt.int(done?.episodes)} episodes in ${fmt.int(done?.steps)} environment steps`;
+  const learning = `a mean return of ${returnText(done?.mean_return)} over the last 100 (best episode ${returnText(done?.best_return)})`;
+  const greedy = finite(done?.greedy_return)
+    ? ` Played greedily (always the best-valued action, no exploring), it scored ${returnText(done.greedy_return)} on average over ${fmt.int(done?.test_count)} episodes.`
+    : "";
+  const solved = finite(done?.solved_episode) ? ` Solved at episode ${fmt.int(done.solved_episode)}: the mean over 100 episodes reached the target.` : "";
+  const early = done?.early_stopped ? " Stopped once solved." : "";
+  return `Finished: ${played}, ${learning}.${greedy}${solved}${early}`;
 }
 
 /** An epoch in the confusion matrix's picker: "epoch 3 · 97.2%" ("epoch 3" without accuracy). */
@@ -88,12 +125,29 @@ export function historyLosses(metrics) {
   return runFigures(REGRESSION, { epochs: metrics?.epochs ?? [], done: metrics?.done ?? null });
 }
 
+/** A deep Q-learning run's returns from its history: {best: mean of the last 100, test: greedy}. */
+export function historyReturns(metrics) {
+  const done = metrics?.done ?? null;
+  const episodes = metrics?.episodes ?? [];
+  const mean = done?.mean_return ?? episodes.at(-1)?.mean_return ?? null;
+  return { best: finite(mean) ? mean : null, test: finite(done?.greedy_return) ? done.greedy_return : null };
+}
+
 /**
  * A runs-list row's figures as text: {best, test, title}. Accuracies for classification
  * ("98.12%"); for regression the losses ("MSE 0.0123") read from its history (`losses`,
- * null until read), the latest epoch's validation loss standing in while it trains.
+ * null until read), the latest epoch's validation loss standing in while it trains; for deep
+ * Q-learning the returns read from its history ("return 182.4", "greedy 500").
  */
 export function rowFigures(kind, run, losses = null) {
+  if (kind === RETURNS) {
+    const text = (label, value) => (finite(value) ? `${label} ${returnText(value)}` : "—");
+    return {
+      best: text("return", losses?.best),
+      test: text("greedy", losses?.test),
+      title: "mean return of the last 100 training episodes; test: mean return played greedily after training (higher is better)",
+    };
+  }
   if (kind !== REGRESSION) {
     return { best: figureText(kind, run?.best_val_accuracy), test: figureText(kind, run?.test_accuracy), title: null };
   }

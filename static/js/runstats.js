@@ -1,9 +1,10 @@
 // The run page's figures: the latest step's loss, accuracy, throughput and learning rate, and the
 // run's headline figures, which follow what it learns: accuracies for classification, losses
-// (lower is better) for regression, whose accuracy-only parts of the page are hidden.
+// (lower is better) for regression, returns for deep Q-learning; the accuracy-only parts of the
+// page are hidden for the kinds without an accuracy.
 import { need } from "./dom.js";
 import * as fmt from "./format.js";
-import { REGRESSION, figureText, figureWords, runFigures } from "./runfigures.js";
+import { REGRESSION, figureText, figureWords, hasAccuracy, runFigures } from "./runfigures.js";
 
 export class RunStats {
   constructor(root = document) {
@@ -26,8 +27,14 @@ export class RunStats {
     return this.kind === REGRESSION;
   }
 
-  /** Show the figures of `kind` (classification or regression); hide what has no meaning for it
-   *  (every element marked data-accuracy: accuracy stats, charts and the confusion matrix). */
+  /** Whether the run's kind has an accuracy (and a confusion matrix, and a milestone). */
+  get accuracy() {
+    return hasAccuracy(this.kind);
+  }
+
+  /** Show the figures of `kind` (classification, regression or returns); hide what has no
+   *  meaning for it (every element marked data-accuracy: accuracy stats, charts and the
+   *  confusion matrix). */
   setKind(kind) {
     if (kind === this.kind) return;
     this.kind = kind;
@@ -35,8 +42,8 @@ export class RunStats {
     this.els.bestLabel.textContent = words.best;
     this.els.testLabel.textContent = words.test;
     for (const el of [this.els.best, this.els.test]) el.title = words.better;
-    for (const el of this.root.querySelectorAll("[data-accuracy]")) el.hidden = this.regression;
-    this.els.note.hidden = !this.regression;
+    for (const el of this.root.querySelectorAll("[data-accuracy]")) el.hidden = !this.accuracy;
+    this.els.note.hidden = this.accuracy;
   }
 
   /** The newest step's figures (a step event, or a run record's `latest` point). */
@@ -52,8 +59,8 @@ export class RunStats {
 
   /** The best validation and the test figure so far, from the events and the run record
    *  (a figure not known yet keeps what is shown). */
-  showFigures({ epochs = [], done = null, run = null }) {
-    const figures = runFigures(this.kind, { epochs, done, run });
+  showFigures({ epochs = [], episodes = [], done = null, run = null }) {
+    const figures = runFigures(this.kind, { epochs, episodes, done, run });
     if (figures.best !== null) this.els.best.textContent = figureText(this.kind, figures.best);
     if (figures.test !== null) this.els.test.textContent = figureText(this.kind, figures.test);
     if (done?.samples_per_s !== undefined) this.els.sps.textContent = `${fmt.int(done.samples_per_s)} /s`;

@@ -1,5 +1,9 @@
-// The training settings form, generated from the TrainConfig JSON Schema the API serves.
+// The training settings form, generated from the TrainConfig JSON Schema the API serves; the
+// task (classify, autoencode, dqn…) is a picker of its own, and a preset's task parameters are
+// kept as they are.
+import { h } from "./dom.js";
 import { schemaFields } from "./schemaform.js";
+import { CLASSIFY, schemaTaskNames, taskName } from "./tasks.js";
 
 export const LABELS = {
   epochs: "Epochs",
@@ -38,14 +42,22 @@ const HINTS = {
   batch_size: "digits per step",
 };
 
-// Chosen elsewhere on the page (the Build page's dataset picker), never as a raw schema field.
-const OWN_CONTROLS = ["dataset"];
+// Chosen elsewhere on the page (the Build page's dataset picker) or by a control of its own (the
+// task), never as a raw schema field.
+const OWN_CONTROLS = ["dataset", "task"];
+
+const TASK_WORDS = {
+  classify: "classify (or learn values)",
+  autoencode: "autoencode: rebuild the input",
+  dqn: "deep Q-learning: play CartPole",
+};
 
 const PRIMARY = ["epochs", "batch_size", "optimizer", "lr", "schedule", "loss", "early_stopping_patience"];
 
 export class TrainForm {
-  /** `config`: GET /api/training/config ({schema, defaults, default_lr?}). */
-  constructor(primaryEl, moreEl, config) {
+  /** `config`: GET /api/training/config ({schema, defaults, default_lr?}); `onTask(name)` is
+   *  called when the task changes (a preset's, or the person's choice). */
+  constructor(primaryEl, moreEl, config, { onTask = () => {} } = {}) {
     this.schema = config.schema;
     this.defaults = config.defaults ?? {};
     this.defaultLr = config.default_lr ?? null; // optional: {optimizer: lr}
@@ -68,6 +80,37 @@ export class TrainForm {
     primaryEl.replaceChildren(this.primary.element);
     moreEl.replaceChildren(this.more.element);
     this.inputs = new Map([...this.primary.inputs, ...this.more.inputs]);
+    this.onTask = onTask;
+    this.task = undefined; // the config's task as it will be sent (undefined: classify)
+    this.taskSelect = this.taskField(this.schema);
+  }
+
+  /** The task picker, first of the primary fields; a preset's task object is kept whole. */
+  taskField(schema) {
+    const select = h("select", { id: "cfg-task", dataset: { field: "task", testid: "task-select" } });
+    for (const name of schemaTaskNames(schema)) select.append(h("option", { value: name }, TASK_WORDS[name] ?? name));
+    select.addEventListener("change", () => {
+      this.task = select.value === CLASSIFY ? undefined : select.value;
+      this.onTask(select.value);
+    });
+    select.setAttribute("aria-describedby", "cfg-task-hint");
+    const hint = h("span", { class: "hint", id: "cfg-task-hint" }, "what the model learns");
+    this.primary.element.prepend(h("div", { class: "field", dataset: { key: "task" } }, h("label", { for: "cfg-task" }, "Task"), select, hint));
+    return select;
+  }
+
+  /** Set the task: a name or {name, ...params}, kept as given (undefined: classify). */
+  setTask(task) {
+    this.task = task === CLASSIFY ? undefined : task;
+    const name = taskName({ task });
+    if (![...this.taskSelect.options].some((o) => o.value === name)) this.taskSelect.append(h("option", { value: name }, name));
+    this.taskSelect.value = name;
+    this.onTask(name);
+  }
+
+  /** The task's name now ("classify" when none is set). */
+  get taskName() {
+    return taskName({ task: this.task });
   }
 
   /** A new optimizer brings its own default learning rate, unless one was typed. */
@@ -82,12 +125,13 @@ export class TrainForm {
 
   /** The settings that differ from the defaults (the server fills in the rest). */
   value() {
-    return { ...this.values };
+    return this.task === undefined ? { ...this.values } : { ...this.values, task: this.task };
   }
 
   /** Start over from the defaults with `fields` on top (e.g. a preset's training config). */
   reset(fields = {}) {
     this.values = {};
+    this.setTask(fields.task);
     for (const key of this.inputs.keys()) {
       if (key === "lr" && !("lr" in fields)) continue; // the optimizer's own default, below
       this.setInput(key, key in fields ? fields[key] : this.defaults[key]);

@@ -8,6 +8,7 @@ import { debounce, h, need, say } from "../dom.js";
 import * as fmt from "../format.js";
 import { ProblemForm, paramsSchema } from "../problemform.js";
 import { formatSpec } from "../spectree.js";
+import { taskInfo } from "../tasks.js";
 import { TrainForm } from "../trainform.js";
 
 const EMPTY = { input_shape: [1, 28, 28], layers: [] };
@@ -36,6 +37,8 @@ const els = {
   datasetFitText: need("#dataset-fit-text"),
   datasetAdapt: need("[data-testid=dataset-adapt]"),
   inputLabel: need("#io-input-label"),
+  datasetPick: need("#dataset-pick"),
+  taskSource: need("#task-source"),
   outputLabel: need("#io-output-label"),
 };
 
@@ -322,6 +325,7 @@ async function startTraining(event) {
 /** The form's settings with the chosen dataset (a 2-D problem with its settings). */
 function trainConfig() {
   const config = trainForm.value();
+  if (!taskInfo(config).dataset) return config; // it learns in an environment of its own
   const info = listedDataset();
   if (info) config.dataset = ds.datasetRef(info, problemSettings(info));
   else if (els.dataset.value) config.dataset = els.dataset.value;
@@ -440,13 +444,34 @@ function showDataset() {
     trainForm.setHint("eval_limit", `empty: all ${fmt.int(info.splits.validation)}`);
     trainForm.setHint("batch_size", `${noun} per step`);
   }
+  showTaskSource();
   showFit();
+}
+
+/** The task is chosen: a task that learns without a dataset (deep Q-learning) hides the picker. */
+function taskChanged() {
+  showDataset();
+}
+
+/** A task with an environment of its own says so, in place of the dataset picker. */
+function showTaskSource() {
+  const task = taskInfo(trainForm ? { task: trainForm.taskName } : null);
+  els.datasetPick.hidden = !task.dataset;
+  els.taskSource.hidden = task.dataset;
+  if (task.dataset) return;
+  els.taskSource.textContent = `This run plays ${task.source}: it learns from the rewards it earns, not from a dataset. The network takes the environment’s state and gives one value per action.`;
+  els.inputLabel.textContent = "Input: the environment’s state";
+  els.outputLabel.textContent = "Output: one value per action";
 }
 
 /** Say what keeps the network from training on the chosen dataset, with a way to fix it. */
 function showFit() {
   const info = currentDataset();
   if (!builder || !info) return;
+  if (trainForm && !taskInfo({ task: trainForm.taskName }).dataset) {
+    els.datasetFit.hidden = true;
+    return;
+  }
   const output = state.summary?.output_shape ?? null;
   const problems = ds.fitProblems(info, builder.spec.input_shape ?? [1, 28, 28], output);
   els.datasetFitText.textContent = problems.join(" ");
@@ -510,7 +535,7 @@ async function main() {
     },
   );
   if (config) {
-    trainForm = new TrainForm(need("#train-fields"), need("#train-more-fields"), config);
+    trainForm = new TrainForm(need("#train-fields"), need("#train-more-fields"), config, { onTask: taskChanged });
     state.lossHint = config.schema.properties?.loss?.description ?? "";
     const schema = paramsSchema(config.schema);
     if (schema) problemForm = new ProblemForm(els.datasetParamsFields, schema, { onChange: showDataset });

@@ -1,23 +1,25 @@
 // One run, live: status and controls, learning curves, the figures it is judged by (accuracy, or
 // the loss of a regression run), feature maps, the confusion matrix, and a drawing pad that uses
 // the newest weights; an autoencoder's reconstructions and code space instead of the parts that
-// need classes. History comes first over the socket, then the tail.
+// need classes; a Q-learner's returns and its cart and pole. Which parts a run has follows its
+// task (tasks.js). History comes first over the socket, then the tail.
 import * as api from "../api.js";
-import { isAutoencode } from "../autoencoder.js";
 import { CodeScatter } from "../codescatter.js";
 import { ConfusionPanel } from "../confusionpanel.js";
 import { drawCurves } from "../curves.js";
 import * as ds from "../datasets.js";
 import { h, need, say } from "../dom.js";
+import { DqnView } from "../dqnview.js";
 import { DrawPanel } from "../drawpanel.js";
 import * as fmt from "../format.js";
 import { RunHistory } from "../metrics.js";
 import { ProbePanel } from "../probepanel.js";
 import { ReconstructionPanel } from "../reconstructionpanel.js";
 import { RunCharts } from "../runcharts.js";
-import { REGRESSION, figureText, finishText, runKind } from "../runfigures.js";
+import { REGRESSION, RETURNS, figureText, finishText, runKind } from "../runfigures.js";
 import { RunStats } from "../runstats.js";
 import { RunStream, TERMINAL } from "../socket.js";
+import { configRows, epochText, taskInfo, totalSteps } from "../tasks.js";
 
 const runId = need("#run").dataset.runId;
 const ACTIVE = new Set(["queued", "running", "paused"]);
@@ -53,9 +55,6 @@ const els = {
   statsNote: need("#stats-note"),
   statBest: need("#stat-best"),
   statTest: need("#stat-test"),
-  mapsSection: need("#maps-section"),
-  reconSection: need("#recon-section"),
-  codesSection: need("#codes-section"),
 };
 
 const state = {
@@ -69,6 +68,7 @@ const state = {
   pollAgain: false,
   dataset: null, // the run's GET /api/datasets entry (null: MNIST, or unknown)
   autoencode: false, // the run rebuilds its input: losses, reconstructions and a code space
+  dqn: null, // a deep Q-learning run's DqnView: returns, ε, the cart and the pole
 };
 
 const charts = new RunCharts();
@@ -96,9 +96,10 @@ const codes = new CodeScatter(runId, {
 function applyRun(run) {
   state.run = run;
   setStatus(run.status, run.error);
-  const total = run.total_steps || state.history.lastStep?.total_steps || 0;
+  const ownTotal = totalSteps(run.config, state.history.lastStep); // when the task knows it better
+  const total = ownTotal || run.total_steps || state.history.lastStep?.total_steps || 0;
   const step = Math.max(run.step ?? 0, state.history.lastStep?.step ?? 0);
-  setProgress(step, total, run.epoch, run.progress);
+  setProgress(step, total, run.epoch, ownTotal ? null : run.progress);
   if (run.status === "queued") {
     const pos = run.queue_position; // 1: the next to start
     const wait =
@@ -115,7 +116,7 @@ function applyRun(run) {
     els.queueText.textContent = "";
   }
   els.eta.textContent = ACTIVE.has(run.status) ? fmt.duration(run.eta_s) : "—";
-  stats.showFigures({ epochs: state.history.epochs, done: state.history.done, run });
+  showFigures(state.history.done);
   if (!state.history.lastStep && run.latest?.step) showLatest(run.latest.step);
   tickElapsed();
   els.buildLink.href = `/build?model=${encodeURIComponent(run.model_id)}`;
@@ -164,9 +165,8 @@ function setProgress(step, total, epoch, progress) {
   const pct = Math.max(0, Math.min(100, fraction * 100));
   els.progress.firstElementChild.style.width = `${pct}%`;
   els.progress.setAttribute("aria-valuenow", pct.toFixed(0));
-  const epochs = state.run?.config?.epochs;
-  const epochText = epoch ? ` · epoch ${epoch}${epochs ? ` of ${epochs}` : ""}` : "";
-  els.progressText.textContent = total ? `step ${fmt.int(step)} of ${fmt.int(total)}${epochText} · ${pct.toFixed(0)}%` : "not started";
+  const unit = epochText(state.run?.config, epoch);
+  els.progressText.textContent = total ? `step ${fmt.int(step)} of ${fmt.int(total)}${unit ? ` · ${unit}` : ""} · ${pct.toFixed(0)}%` : "not started";
 }
 
 function setStatus(status, reason = null) {
@@ -196,6 +196,14 @@ function setStatus(status, reason = null) {
 
 // ---- events from the socket ----
 
+// the events a RunHistory does not keep, by type: each goes to the panel that shows it
+const PANEL_EVENTS = {
+  reconstructions: (event) => reconstructions.schedule(event),
+  codes: (event) => codes.add(event),
+  episode: (event) => onEpisode(event),
+  cartpole: (event) => state.dqn?.frame(event),
+};
+
 function onEvent(event) {
   const kind = state.history.add(event);
   if (!state.kindKnown && runKind(null, [event]) === REGRESSION) useKind(REGRESSION);
@@ -204,11 +212,18 @@ function onEvent(event) {
   else if (kind === "feature_maps") probe.schedule(event);
   else if (kind === "status") setStatus(event.status, event.reason);
   else if (kind === "done") onDone(event);
-  else if (event.type === "reconstructions") reconstructions.schedule(event);
-  else if (event.type === "codes") codes.add(event);
+  else PANEL_EVENTS[event.type]?.(event);
 }
 
-state.history.onRewind = () => charts.steps(state.history);
+state.history.onRewind = () => {
+  charts.steps(state.history);
+  state.dqn?.steps(state.history);
+};
+
+/** The headline figures from everything known so far (`done`: the run's end, or null). */
+function showFigures(done) {
+  stats.showFigures({ epochs: state.history.epochs, episodes: state.dqn?.episodes ?? [], done, run: state.run });
+}
 
 /** Classification or regression: the figures shown, and whether accuracy parts show at all. */
 function useKind(kind) {
@@ -228,21 +243,28 @@ function showLr(lr) {
 
 function onStep(event) {
   charts.step(state.history);
+  state.dqn?.step(event);
   showLatest(event);
   setProgress(event.step, event.total_steps, event.epoch, null);
 }
 
 function onEpoch(event) {
   charts.epochs(state.history);
-  stats.showFigures({ epochs: state.history.epochs, done: state.history.done, run: state.run });
-  if (!stats.regression) confusion.update(state.history.epochs, event.epoch);
+  showFigures(state.history.done);
+  if (stats.accuracy) confusion.update(state.history.epochs, event.epoch);
   showMilestone();
+}
+
+/** A Q-learner's finished episode: a point of the return curve, and the figures. */
+function onEpisode(event) {
+  state.dqn?.episode(event);
+  showFigures(state.history.done);
 }
 
 /** When the run first reached 99% validation accuracy, and after how much training. */
 function showMilestone() {
   els.milestone.textContent = "";
-  if (!stats.regression) {
+  if (stats.accuracy) {
     const target = fmt.percent(MILESTONE, 0);
     const first = state.history.firstReaching(MILESTONE);
     if (first) {
@@ -259,7 +281,8 @@ function showMilestone() {
 
 function onDone(event) {
   showMilestone();
-  stats.showFigures({ epochs: state.history.epochs, done: event, run: state.run });
+  showFigures(event);
+  state.dqn?.done(event);
   const text = state.autoencode ? rebuiltText(event) : finishText(stats.kind, event, ds.sampleNoun(state.dataset));
   say(els.message, text, "ok");
 }
@@ -321,7 +344,7 @@ function showConfig(config) {
   const text = (value) =>
     value === null || value === undefined ? "—" : typeof value === "object" ? JSON.stringify(value) : String(value);
   els.configList.replaceChildren(
-    ...Object.entries(config ?? {}).map(([key, value]) => h("div", {}, h("dt", {}, key), h("dd", {}, text(value)))),
+    ...configRows(config).map(([key, value]) => h("div", {}, h("dt", {}, key), h("dd", {}, text(value)))),
   );
 }
 
@@ -356,16 +379,30 @@ async function main() {
   document.body.dataset.ready = "true";
 }
 
+// tasks with parts of their own: what sets them up (a classifier's are below)
+const TASK_SETUP = {
+  autoencode: (info, name, config) => useAutoencoder(info, name, config),
+  dqn: (info, name, config) => useDqn(config),
+};
+
+/** Show the parts of the page the run's task has (elements marked data-view). */
+function showViews(views) {
+  for (const el of document.querySelectorAll("[data-view]")) el.hidden = !views.includes(el.dataset.view);
+}
+
 /** Name the classes after the run's dataset, show the figures of what it learns (`config`'s
- *  task: an autoencoder has panels of its own); the drawing pad only for picture datasets. */
+ *  task: an autoencoder and a Q-learner have panels of their own); the drawing pad only for
+ *  picture datasets. */
 function useDataset(ref, datasets, config = null) {
+  const task = taskInfo(config);
+  showViews(task.views);
   const name = ds.datasetName(ref);
   const info = ds.findDataset(datasets, ref);
   state.dataset = info ?? (name === ds.DEFAULT_DATASET ? null : { name, title: name });
   state.kindKnown = Boolean(info?.kind) || !state.dataset;
-  els.datasetName.textContent = info?.title ?? name;
-  if (isAutoencode(config)) {
-    useAutoencoder(info, name, config);
+  els.datasetName.textContent = task.source ?? info?.title ?? name;
+  if (TASK_SETUP[task.name]) {
+    TASK_SETUP[task.name](info, name, config);
     return;
   }
   useKind(runKind(info));
@@ -406,9 +443,6 @@ function useAutoencoder(info, name, config) {
   els.statsNote.textContent =
     `This run rebuilds its input (an autoencoder): its losses measure how far the rebuilt pictures are from the originals${loss}, so lower is better. It has no accuracy and no confusion matrix.`;
   for (const el of [els.statBest, els.statTest]) el.title = "reconstruction loss: lower is better";
-  els.mapsSection.hidden = true;
-  els.reconSection.hidden = false;
-  els.codesSection.hidden = false;
   const labels = ds.classLabels(info?.classes?.length || 10, info?.classes);
   reconstructions.setLabels(labels);
   codes.setLabels(labels);
@@ -416,6 +450,16 @@ function useAutoencoder(info, name, config) {
   els.drawNote.textContent = `This run learns to rebuild ${info?.title ?? name} pictures, not to name them: pick points in the code space above to see what its decoder draws.`;
   els.drawSection.querySelector("[data-draw-panel]").hidden = true;
   els.drawSection.querySelector("#draw-link")?.setAttribute("hidden", "");
+}
+
+/** A deep Q-learning run: it plays CartPole rather than reading a dataset; its returns, ε and
+ *  cart replace the accuracy parts, the probe and the drawing pad. */
+function useDqn(config) {
+  state.kindKnown = true;
+  useKind(RETURNS);
+  els.statsNote.textContent =
+    "This run learns by deep Q-learning: it plays CartPole episodes and earns 1 for every step the pole stays up (at most 500), so its returns are the figures to watch, higher is better. It has no dataset, no accuracy and no confusion matrix; its loss is the Huber loss between its Q-values and their targets.";
+  state.dqn = new DqnView(config);
 }
 
 /** Make a read-only link to this run, show it selected and copy it when the browser lets us. */

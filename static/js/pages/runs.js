@@ -1,6 +1,7 @@
 // The runs list (status, best and test figures, duration) and overlaid curves of chosen runs.
-// A run is judged by accuracy, or by its loss when it learns values (regression): those losses
-// come from its history, read once it has ended.
+// A run is judged by accuracy, by its loss when it learns values (regression), or by its returns
+// when it learns by deep Q-learning: those losses and returns come from its history, read once
+// it has ended.
 import * as api from "../api.js";
 import { PALETTE, overlayChart } from "../charts.js";
 import { drawCurves } from "../curves.js";
@@ -8,7 +9,8 @@ import * as ds from "../datasets.js";
 import { h, need, say } from "../dom.js";
 import * as fmt from "../format.js";
 import { historyFromMetrics } from "../metrics.js";
-import { REGRESSION, historyLosses, rowFigures, runKind } from "../runfigures.js";
+import { REGRESSION, RETURNS, historyLosses, historyReturns, rowFigures, runKind } from "../runfigures.js";
+import { taskKind, totalSteps } from "../tasks.js";
 
 const ACTIVE = new Set(["queued", "running", "paused"]);
 const POLL_MS = 2500;
@@ -29,27 +31,31 @@ const state = {
   charts: [],
   timer: null,
   datasets: [], // GET /api/datasets: what each run learns
-  losses: new Map(), // run id → {best, test} of an ended regression run
+  losses: new Map(), // run id → {best, test} of an ended regression or deep Q-learning run
   reading: new Set(), // run ids whose losses are being read
 };
 
-/** What the run learns: its dataset's kind, else what its latest events say. */
+/** What the run learns: its task's kind, else its dataset's, else what its latest events say. */
 function kindOf(run) {
   const info = ds.findDataset(state.datasets, run.config?.dataset);
-  return runKind(info, [run.latest?.epoch, run.latest?.step].filter(Boolean));
+  return taskKind(run.config) ?? runKind(info, [run.latest?.epoch, run.latest?.step].filter(Boolean));
 }
 
-/** Read the losses of ended regression runs (once each), then show them. */
+// kind → its figures read from a run's history (the others are in the run record)
+const FROM_HISTORY = { [REGRESSION]: historyLosses, [RETURNS]: historyReturns };
+
+/** Read the figures of ended regression and deep Q-learning runs (once each), then show them. */
 function readLosses() {
   const wanted = state.runs.filter(
-    (run) => !ACTIVE.has(run.status) && kindOf(run) === REGRESSION && !state.losses.has(run.id) && !state.reading.has(run.id),
+    (run) => !ACTIVE.has(run.status) && FROM_HISTORY[kindOf(run)] && !state.losses.has(run.id) && !state.reading.has(run.id),
   );
   for (const run of wanted) {
     state.reading.add(run.id);
+    const read = FROM_HISTORY[kindOf(run)];
     api
       .metrics(run.id)
       .then((metrics) => {
-        state.losses.set(run.id, historyLosses(metrics));
+        state.losses.set(run.id, read(metrics));
         render();
       })
       .catch(() => {}) // the row keeps "—"
@@ -83,7 +89,9 @@ function render() {
           updateCompareButton();
         },
       });
-      const progress = run.progress ?? (run.total_steps ? run.step / run.total_steps : null);
+      const own = totalSteps(run.config, run.latest?.step); // a Q-learner's env steps, not the record's
+      const progress =
+        own && run.status !== "completed" ? Math.min(1, run.step / own) : run.progress ?? (run.total_steps ? run.step / run.total_steps : null);
       const figures = rowFigures(kindOf(run), run, state.losses.get(run.id) ?? null);
       return h(
         "tr",
@@ -157,8 +165,8 @@ async function compare() {
       scored.length === runs.length
         ? ""
         : scored.length
-          ? "Regression runs learn values, not classes: they have no accuracy, so they show in the loss charts only (mean squared error)."
-          : "These runs learn values, not classes (regression): they have no accuracy, and their losses are the mean squared error.";
+          ? "Runs that learn values (regression, autoencoders) or play by deep Q-learning have no accuracy, so they show in the loss charts only."
+          : "These runs have no accuracy (they learn values, or play by deep Q-learning): only their losses are compared.";
     els.compareNote.hidden = !els.compareNote.textContent;
     state.charts.push(
       overlayChart(need("#cmp-val-loss"), series(runs, (_, c) => c.valLoss, "epoch"), { xLabel: "epoch", yLabel: "loss", xWhole: true }),
