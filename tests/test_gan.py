@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnxruntime
 import pytest
 import torch
 
 from app.data import Mnist
 from app.data.dataset import Dataset
 from app.data.registry import DatasetPlaces, Datasets
+from app.inference.export import export_model, model_part
 from app.nn import SpecLimits, build_model, load_preset, preset_config, summarize
 from app.training import ConfigError, RunControl, StopKind, Throttle, TrainingState, parse_config
 from app.training.config import TrainConfig
@@ -27,7 +29,9 @@ from app.training.gan import (
     diversity,
     fixed_noise,
     gan_layout,
+    generate,
     judge,
+    model_layout,
     oscillating,
     split_gan,
 )
@@ -152,6 +156,7 @@ def test_a_preset_splits_after_its_last_image_layer(preset: str, cut: int) -> No
     assert d_net(images).shape == (5, 1)
     assert len(g_net) + len(d_net) == len(built.module)
     assert next(g_net.parameters()) is next(built.module.parameters())  # views, not copies
+    assert model_layout(built.summary) == layout  # the same split without the dataset
 
 
 def _refusals(digits: Any, spec: dict[str, Any], **fields: Any) -> dict[str, str]:
@@ -423,3 +428,24 @@ def test_a_resumed_run_goes_on_exactly_as_if_never_interrupted(digits: Dataset) 
     d_state = final.meta["gan"]["d_optimizer"]["state"]
     for key, value in expected_final.meta["gan"]["d_optimizer"]["state"].items():
         assert torch.equal(d_state[key]["exp_avg"], value["exp_avg"])
+
+
+def test_the_generator_exports_to_onnx_and_draws_the_same(digits: Dataset) -> None:
+    config = gan_config(digits, epochs=1)
+    _, sink = train(digits, config)
+    built = build_model(TINY)
+    built.module.load_state_dict(sink.checkpoints[-1].model_state)
+    part = model_part(built.module, built.summary, config.model_dump(mode="json"), "generator")
+    assert (part.input_shape, part.input_name, part.output_name) == ((8,), "noise", "images")
+    noise = fixed_noise(3, 8, count=4)  # (4, 8)
+    expected = generate(part.module, noise).numpy()  # (4, 1, 28, 28)
+    names = (part.input_name, part.output_name)
+    data = export_model(part.module, part.input_shape, "onnx", {"task": "gan"}, names)
+    session = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
+    assert [item.name for item in session.get_inputs()] == ["noise"]
+    (answer,) = session.run(None, {"noise": noise.numpy()})
+    assert answer.shape == (4, 1, 28, 28) and np.allclose(answer, expected, atol=1e-5)
+    scores = model_part(
+        built.module, built.summary, config.model_dump(mode="json"), "discriminator"
+    )
+    assert scores.module(torch.from_numpy(answer)).shape == (4, 1)

@@ -1,7 +1,8 @@
-"""Training runs: create (queued), list, read, metrics, control, predict and export."""
+"""Training runs: create (queued), list, read, metrics, control, predict, generate and export."""
 
 import json
-from typing import Annotated, Any
+import secrets
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -11,8 +12,10 @@ from app.api.deps import IdentityDep, PlaygroundDep, ShareQuery, UserDep
 from app.api.errors import invalid_input
 from app.api.metrics import timed_prediction
 from app.api.predict_input import PredictRequest, prepared_sample
+from app.imaging.grid import grid_png
 from app.inference import NoWeightsError
 from app.inference.export import WHOLE, ExportFormat, UnknownPartError
+from app.inference.generation import MAX_SAMPLES, NotAGanError
 from app.inference.predictor import NotAnAutoencoderError
 from app.service import RunCreated, RunPublic
 from app.training import DEFAULT_LR, TrainConfig, Tuning
@@ -272,6 +275,43 @@ def decode(
     except NotAnAutoencoderError as error:
         raise invalid_input(["body", "code"], str(error)) from None
     return Response(json.dumps(answer), media_type="application/json")
+
+
+@router.get(
+    "/runs/{run_id}/samples",
+    responses={
+        **_STATE,
+        200: {"content": {"image/png": {}, "application/json": {}}},
+        422: {"description": "Not a gan run"},
+    },
+    response_class=Response,
+)
+def read_samples(
+    run_id: str,
+    playground: PlaygroundDep,
+    identity: IdentityDep,
+    n: Annotated[int, Query(ge=1, le=MAX_SAMPLES, description="how many images")] = 16,
+    seed: Annotated[
+        int | None,
+        Query(ge=0, le=2**31 - 1, description="the noise's seed (left out: a random one)"),
+    ] = None,
+    sample_format: Annotated[Literal["png", "json"], Query(alias="format")] = "png",
+    share: ShareQuery = None,
+) -> Response:
+    """Images a gan run's generator makes with its latest weights from `n` noise vectors
+    drawn from `seed` (same seed, same images for the same weights): one PNG grid, or JSON
+    `{"images": n×C×H×W in 0..1, "shape", "step", "seed"}`. The PNG's `X-Seed` and `X-Step`
+    headers say the seed and the training step of the weights."""
+    readable_run(playground, run_id, identity, share)
+    chosen = secrets.randbelow(2**31) if seed is None else seed
+    try:
+        made = playground.samples(run_id, n, chosen)
+    except NotAGanError as error:
+        raise invalid_input(["path", "run_id"], str(error)) from None
+    headers = {"X-Seed": str(chosen), "X-Step": str(made.step)}
+    if sample_format == "json":
+        return Response(json.dumps(made.to_dict()), media_type="application/json", headers=headers)
+    return Response(grid_png(made.images), media_type="image/png", headers=headers)
 
 
 @router.get("/runs/{run_id}/confusion", responses=_STATE)

@@ -23,6 +23,7 @@ from torch import nn
 from app.data import mean_std
 from app.data.dataset import ArraySplit
 from app.data.registry import DEFAULT_DATASET, DatasetInfo, DatasetRef, dataset_key
+from app.inference.generation import Generation, NotAGanError
 from app.inference.run_models import CACHED_MODELS, RunModel, RunModels
 from app.training import RunManager, WeightSnapshot, parse_config
 from app.training.data import pixel_mean_std
@@ -97,6 +98,7 @@ class Predictor:
     def __init__(self, manager: RunManager, models: RunModels | None = None) -> None:
         self._manager = manager
         self.models = models or RunModels(manager)
+        self.generation = Generation(self.models)  # a GAN's generator
         # Outputs (N, 10) on every validation digit, per run, for the weights they came from.
         self._validation: OrderedDict[str, tuple[WeightSnapshot, torch.Tensor]] = OrderedDict()
         self._lock = threading.Lock()
@@ -157,13 +159,21 @@ class Predictor:
         )
 
     def decode(self, run_id: str, code: list[float]) -> dict[str, Any]:
-        """An autoencode run's decoder on `code` (as many numbers as its code has) →
-        {"reconstruction": (C, H, W) in 0..1, "step"}; NotAnAutoencoderError otherwise."""
+        """An autoencode run's decoder on `code` (as many numbers as its code has), or a gan
+        run's generator on noise → {"reconstruction": (C, H, W) in 0..1, "step"};
+        NotAnAutoencoderError otherwise."""
         model = self.models.get(run_id)
+        if self.generation.layout(model) is not None:
+            try:
+                made = self.generation.generate(run_id, [code])
+            except NotAGanError as error:
+                raise NotAnAutoencoderError(str(error)) from None
+            return {"reconstruction": made.images[0].round(4).tolist(), "step": made.step}
         config = parse_config(model.config)
         if objective_for(config, self.dataset(run_id).kind) is not RECONSTRUCTION:
             raise NotAnAutoencoderError(
-                "this run does not autoencode: only an autoencode run has a decoder"
+                "this run does not autoencode: only an autoencode run has a decoder (and a gan "
+                "run a generator)"
             )
         shape = model.summary.layers[code_layer(model.summary)].output_shape
         if len(code) != int(np.prod(shape)):

@@ -24,13 +24,14 @@ from app.inference.export import (
     export_model,
     model_part,
 )
+from app.inference.generation import Generated
 from app.service.datasets import DatasetLibrary
 from app.service.run_views import RunPublic, run_view, run_views
 from app.settings import Settings
 from app.store import DatasetRecord, ModelRecord, NotFoundError, RunRecord, Store
 from app.training import RunManager, Tuning
 
-HISTORY_TYPES = ("step", "epoch", "episode", "status", "done")
+HISTORY_TYPES = ("step", "epoch", "episode", "gan_health", "status", "done")
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,7 @@ class Playground:
             "steps": [event for event in events if event["type"] == "step"],
             "epochs": [event for event in events if event["type"] == "epoch"],
             "episodes": [event for event in events if event["type"] == "episode"],
+            "gan_health": [event for event in events if event["type"] == "gan_health"],
             "statuses": [event for event in events if event["type"] == "status"],
             "done": done[-1] if done else None,
         }
@@ -225,6 +227,11 @@ class Playground:
     def decode(self, run_id: str, code: list[float]) -> dict[str, Any]:
         """An autoencode run's decoder on `code` (NotAnAutoencoderError otherwise)."""
         return self._predictor.decode(run_id, code)
+
+    def samples(self, run_id: str, count: int, seed: int) -> Generated:
+        """A gan run's generator on `count` noise vectors drawn from `seed` (NotAGanError for
+        other runs)."""
+        return self._predictor.generation.samples(run_id, count, seed)
 
     def confusion_examples(
         self, run_id: str, label: int, prediction: int, limit: int

@@ -14,6 +14,7 @@ from app.data.registry import DatasetInfo
 from app.nn import ModelSpec, ModelSummary
 from app.training.config import TrainConfig
 from app.training.control import RunControl
+from app.training.gan.parts import gan_parts
 from app.training.gan.task import check_gan, train_gan
 from app.training.job import RunJob, RunSink
 from app.training.outputs import ModelPart, TrainResult
@@ -49,7 +50,7 @@ TASKS: dict[str, Task] = {
     "classify": Task("classify", check_supervised, train_supervised),
     "autoencode": Task("autoencode", check_supervised, train_supervised, autoencoder_parts),
     "dqn": Task("dqn", check_dqn, train_dqn),
-    "gan": Task("gan", check_gan, train_gan),
+    "gan": Task("gan", check_gan, train_gan, gan_parts),
 }
 
 

@@ -10,7 +10,7 @@ entry in app.training.tasks. Events: see events.py.
 from app.training.gan.frames import fixed_noise, generate, to_unit
 from app.training.gan.health import diversity, judge, oscillating
 from app.training.gan.loop import GanTrainer
-from app.training.gan.parts import GanLayout, gan_issues, gan_layout, split_gan
+from app.training.gan.parts import GanLayout, gan_issues, gan_layout, model_layout, split_gan
 from app.training.gan.task import check_gan, train_gan
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "gan_layout",
     "generate",
     "judge",
+    "model_layout",
     "oscillating",
     "split_gan",
     "to_unit",

@@ -16,6 +16,7 @@ from typing import cast
 from torch import nn
 
 from app.nn import ModelSpec, ModelSummary
+from app.training.outputs import ModelPart
 
 # The range of the generator's images, by its last layer: real images are scaled to it.
 IMAGE_RANGES: dict[str, tuple[float, float]] = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}
@@ -145,3 +146,16 @@ def model_layout(summary: ModelSummary) -> GanLayout | None:
         image_range=IMAGE_RANGES[layers[cut].type],
         probabilities=layers[-1].type == "sigmoid",
     )
+
+
+def gan_parts(module: nn.Sequential, summary: ModelSummary) -> dict[str, ModelPart]:
+    """The generator (noise → images, what a GAN is trained for) and the discriminator
+    (images → one score), each usable alone."""
+    layout = model_layout(summary)
+    if layout is None:
+        return {}
+    generator, discriminator = split_gan(module, layout)
+    return {
+        "generator": ModelPart(generator, (layout.latent_dim,), "noise", "images"),
+        "discriminator": ModelPart(discriminator, layout.image_shape, "images", "scores"),
+    }
