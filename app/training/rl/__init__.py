@@ -2,7 +2,8 @@
 
 `DqnTrainer` (loop.py) plays ε-greedy, keeps transitions in a `ReplayBuffer` (replay.py) and
 updates a Q-network against its target copy (`QLearner`, agent.py); `check_dqn`/`train_dqn`
-(task.py) are the task's entry in app.training.tasks. Events: see events.py.
+(task.py) are the task's entry in app.training.tasks. Events: see events.py; the returns'
+moving mean and records: returns.py; the cart-and-pole frames: frames.py.
 """
 
 from app.training.rl.agent import QLearner, epsilon

@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -52,13 +50,13 @@ from app.training.rl.environments import (
     episode_seed,
     make_environment,
 )
-from app.training.rl.events import CartpoleFrame, DqnDoneEvent, DqnStepEvent, EpisodeEvent
+from app.training.rl.events import DqnDoneEvent, DqnStepEvent, EpisodeEvent
+from app.training.rl.frames import Episode, cartpole_frame
 from app.training.rl.replay import ReplayBuffer
+from app.training.rl.returns import Returns, rounded
 from app.training.task_params import DqnParams
 
 EmitFunction = Callable[[Event], None]
-WINDOW = 100  # episodes in the moving average, and in "solved"
-FRAME_STATES = 250  # the most states a live frame carries
 CHECKPOINT_SHARE = 50  # a checkpoint waits this many times as long as the last one took
 _TUNED = ("regularization", "regularization_rate")  # config fields changed while training
 
@@ -68,70 +66,12 @@ def _cpu_copy(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 @dataclass
-class Returns:
-    """The returns of the episodes so far: the recent window and the records."""
-
-    recent: deque[float] = field(default_factory=lambda: deque(maxlen=WINDOW))
-    best: float | None = None
-    best_mean: float | None = None  # over full windows of WINDOW episodes
-    solved_episode: int | None = None
-    solved_step: int | None = None
-
-    @property
-    def mean(self) -> float | None:
-        """Mean return of the last WINDOW episodes (fewer at first); None before the first."""
-        return sum(self.recent) / len(self.recent) if self.recent else None
-
-    def add(self, value: float, episode: int, step: int, solved_return: float) -> float:
-        """Count a finished episode; returns the new moving mean."""
-        self.recent.append(value)
-        self.best = value if self.best is None else max(self.best, value)
-        mean = sum(self.recent) / len(self.recent)
-        if len(self.recent) == WINDOW:
-            self.best_mean = mean if self.best_mean is None else max(self.best_mean, mean)
-            if self.solved_episode is None and mean >= solved_return:
-                self.solved_episode, self.solved_step = episode, step
-        return mean
-
-    def to_dict(self) -> dict[str, Any]:
-        """The plain form kept in checkpoints."""
-        return {
-            "recent": list(self.recent),
-            "best": self.best,
-            "best_mean": self.best_mean,
-            "solved_episode": self.solved_episode,
-            "solved_step": self.solved_step,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Returns:
-        """The inverse of to_dict."""
-        return cls(
-            recent=deque((float(value) for value in data["recent"]), maxlen=WINDOW),
-            best=data.get("best"),
-            best_mean=data.get("best_mean"),
-            solved_episode=data.get("solved_episode"),
-            solved_step=data.get("solved_step"),
-        )
-
-
-@dataclass
 class _Point:
     """Where the previous step event left off (host-side numbers)."""
 
     time: float
     step: int
     updates: int
-
-
-@dataclass
-class _Episode:
-    """The episode in play: its states and actions so far (for frames) and its return."""
-
-    states: list[npt.NDArray[np.float32]] = field(default_factory=list)
-    actions: list[int] = field(default_factory=list)
-    total: float = 0.0
-    shown: int = 0  # states already sent in a live frame
 
 
 class DqnTrainer:
@@ -209,7 +149,7 @@ class DqnTrainer:
         """One episode, or what the step budget leaves of it (a cut episode is not counted)."""
         control, step_s, frame_s = self.control, self.throttle.step_s, self.throttle.feature_maps_s
         next_step_event, next_frame = self._next_step_event, self._next_frame
-        episode = _Episode()
+        episode = Episode()
         state, _ = self.env.reset(seed=episode_seed(self.config.seed, self.episodes))
         began, self._paused = time.perf_counter(), 0.0
         stop: StopKind | None = None
@@ -238,7 +178,7 @@ class DqnTrainer:
         return stop
 
     def _env_step(
-        self, state: npt.NDArray[np.float32], episode: _Episode
+        self, state: npt.NDArray[np.float32], episode: Episode
     ) -> tuple[npt.NDArray[np.float32], bool]:
         """Act ε-greedily in `state`, keep the transition, learn when it is time; returns the
         next state and whether the episode ended there."""
@@ -266,7 +206,7 @@ class DqnTrainer:
             self.learner.sync_target()
         return next_state, bool(terminated or truncated)
 
-    def _end_episode(self, episode: _Episode) -> None:
+    def _end_episode(self, episode: Episode) -> None:
         """Count the episode, report it, checkpoint when it is time."""
         self.episodes += 1
         mean = self.returns.add(episode.total, self.episodes, self.step, self.params.solved_return)
@@ -309,9 +249,9 @@ class DqnTrainer:
                 train_seconds=round(result.train_seconds, 3),
                 samples_per_s=round(result.samples_per_s, 1),
                 episodes=self.episodes,
-                mean_return=_rounded(returns.mean),
+                mean_return=rounded(returns.mean),
                 best_return=returns.best,
-                best_mean_return=_rounded(returns.best_mean),
+                best_mean_return=rounded(returns.best_mean),
                 solved_episode=returns.solved_episode,
                 solved_step=returns.solved_step,
                 greedy_return=round(greedy, 3),
@@ -325,7 +265,7 @@ class DqnTrainer:
         first is sent as a stored frame to replay. Returns their mean return."""
         totals: list[float] = []
         for index in range(self.params.eval_episodes):
-            episode = _Episode()
+            episode = Episode()
             state, _ = self.env.reset(seed=episode_seed(self.config.seed, index, GREEDY))
             while True:
                 action = self.learner.act(state)
@@ -346,12 +286,12 @@ class DqnTrainer:
         returns = self.returns
         figures: dict[str, float | None] = {
             "episodes": self.episodes,
-            "mean_return": _rounded(returns.mean),
+            "mean_return": rounded(returns.mean),
             "best_return": returns.best,
-            "best_mean_return": _rounded(returns.best_mean),
+            "best_mean_return": rounded(returns.best_mean),
             "solved_episode": returns.solved_episode,
             "solved_step": returns.solved_step,
-            "greedy_return": _rounded(greedy),
+            "greedy_return": rounded(greedy),
             "steps_per_s": round(self.step_rate, 1),
         }
         return TrainResult(
@@ -382,7 +322,7 @@ class DqnTrainer:
 
     # -- control -----------------------------------------------------------------------------
 
-    def _obey(self, episode: _Episode) -> StopKind | None:
+    def _obey(self, episode: Episode) -> StopKind | None:
         """Apply what the control asks for; blocks while paused. Returns a stop request."""
         commands = self.control.take()
         stop = self._apply_tuning_and_stop(commands)
@@ -456,31 +396,18 @@ class DqnTrainer:
         )
         self._point = _Point(now, self.step, self.updates)
 
-    def _emit_frame(self, episode: _Episode, *, greedy: bool = False) -> None:
-        """The episode's states not sent yet (the last FRAME_STATES of them; greedy: all)."""
-        end = len(episode.actions)
-        start = 0 if greedy else max(episode.shown, end - FRAME_STATES)
-        if start >= end:
-            return
-        rows = np.stack(episode.states[start:end])  # (K, S)
-        episode.shown = end
-        self._emit(
-            CartpoleFrame(
-                seq=self.seq(),
-                step=self.step,
-                episode=self.episodes if greedy else self.episodes + 1,
-                mode="greedy" if greedy else "training",
-                t0=start,
-                x=tuple(np.round(rows[:, 0].astype(np.float64), 4).tolist()),
-                theta=tuple(np.round(rows[:, 2].astype(np.float64), 4).tolist()),
-                actions=tuple(episode.actions[start:end]),
-                episode_return=episode.total,
-                epsilon=0.0 if greedy else round(self.epsilon, 4),
-                limits=dict(self.info.limits),
-                seconds_per_step=self.info.seconds_per_step,
-                at_epoch_end=greedy,
-            )
+    def _emit_frame(self, episode: Episode, *, greedy: bool = False) -> None:
+        frame = cartpole_frame(
+            episode,
+            self.info,
+            seq=self.seq,
+            step=self.step,
+            episodes=self.episodes,
+            epsilon=0.0 if greedy else self.epsilon,
+            greedy=greedy,
         )
+        if frame is not None:
+            self._emit(frame)
 
     # -- weights out and in ------------------------------------------------------------------
 
@@ -544,7 +471,3 @@ class DqnTrainer:
         self.generator.set_state(meta.permutation_rng.cpu())
         if meta.cuda_rng is not None and self.device.type == "cuda":
             torch.cuda.set_rng_state(meta.cuda_rng.cpu(), self.device)
-
-
-def _rounded(value: float | None, digits: int = 3) -> float | None:
-    return None if value is None else round(value, digits)
