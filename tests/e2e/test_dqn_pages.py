@@ -84,7 +84,7 @@ def test_a_dqn_run_shows_returns_the_cart_and_replays_the_greedy_episode(
 
     # the finished run, loaded later: everything from its history, the replay too
     tab.reload()
-    expect(tab.locator("body[data-ready=true]")).to_be_attached()
+    wait_ready(tab)
     expect(tab.get_by_test_id("returns-chart")).to_have_attribute(
         "data-points", str(done["episodes"])
     )
@@ -93,6 +93,15 @@ def test_a_dqn_run_shows_returns_the_cart_and_replays_the_greedy_episode(
     violations = axe_violations(tab)
     assert not violations, "\n".join(violations)
     shoot(tab, "run-dqn")  # wide and narrow, without sideways scrolling
+
+
+def wait_ready(tab: Page) -> None:
+    """The run page started (else what it said)."""
+    try:
+        expect(tab.locator("body[data-ready=true]")).to_be_attached(timeout=30_000)
+    except AssertionError as error:
+        said = tab.get_by_test_id("run-message").inner_text()
+        raise AssertionError(f"the run page did not start: {said!r}") from error
 
 
 def replay_plays(tab: Page) -> None:
@@ -143,6 +152,7 @@ def test_the_runs_list_shows_the_mean_return_and_compares_a_dqn_run(
     expect(tab.get_by_test_id("compare-note")).to_contain_text("deep Q-learning")
     expect(panel.locator("#cmp-loss .uplot")).to_have_count(1)
     expect(panel.locator("#cmp-acc .uplot")).to_have_count(1)  # the classifier's
+    expect(panel.locator("#cmp-returns .uplot")).to_have_count(1)  # the Q-learner's
 
 
 def test_the_build_page_starts_a_dqn_run_from_its_preset(tab: Page, server: Server) -> None:

@@ -1,7 +1,7 @@
 // The runs list (status, best and test figures, duration) and overlaid curves of chosen runs.
 // A run is judged by accuracy, by its loss when it learns values (regression), or by its returns
-// when it learns by deep Q-learning: those losses and returns come from its history, read once
-// it has ended.
+// when it learns by deep Q-learning, by its health and last losses when it is a GAN: those come
+// from its history, read once it has ended.
 import * as api from "../api.js";
 import { PALETTE, overlayChart } from "../charts.js";
 import { drawCurves } from "../curves.js";
@@ -9,7 +9,7 @@ import * as ds from "../datasets.js";
 import { h, need, say } from "../dom.js";
 import * as fmt from "../format.js";
 import { historyFromMetrics } from "../metrics.js";
-import { REGRESSION, RETURNS, historyLosses, historyReturns, rowFigures, runKind } from "../runfigures.js";
+import { GAN, REGRESSION, RETURNS, historyGan, historyLosses, historyReturns, rowFigures, runKind } from "../runfigures.js";
 import { taskKind, totalSteps } from "../tasks.js";
 
 const ACTIVE = new Set(["queued", "running", "paused"]);
@@ -42,7 +42,7 @@ function kindOf(run) {
 }
 
 // kind → its figures read from a run's history (the others are in the run record)
-const FROM_HISTORY = { [REGRESSION]: historyLosses, [RETURNS]: historyReturns };
+const FROM_HISTORY = { [REGRESSION]: historyLosses, [RETURNS]: historyReturns, [GAN]: historyGan };
 
 /** Read the figures of ended regression and deep Q-learning runs (once each), then show them. */
 function readLosses() {
@@ -138,10 +138,15 @@ async function compare() {
   els.compare.disabled = true;
   say(els.message, "Loading the curves…", "info");
   try {
-    const histories = await Promise.all(chosen.map((run) => api.metrics(run.id).then(historyFromMetrics)));
+    const metrics = await Promise.all(chosen.map((run) => api.metrics(run.id)));
     for (const chart of state.charts) chart.destroy();
     state.charts = [];
-    const runs = chosen.map((run, i) => ({ run, history: histories[i], color: PALETTE[i % PALETTE.length] }));
+    const runs = chosen.map((run, i) => ({
+      run,
+      history: historyFromMetrics(metrics[i]),
+      episodes: metrics[i].episodes ?? [],
+      color: PALETTE[i % PALETTE.length],
+    }));
     els.legend.replaceChildren(
       ...runs.map(({ run, color }) => h("span", {}, h("span", { class: "swatch", style: `background:${color}` }), h("a", { href: `/runs/${encodeURIComponent(run.id)}` }, fmt.runLabel(run)))),
     );
@@ -165,13 +170,25 @@ async function compare() {
       scored.length === runs.length
         ? ""
         : scored.length
-          ? "Runs that learn values (regression, autoencoders) or play by deep Q-learning have no accuracy, so they show in the loss charts only."
+          ? "Runs that learn values (regression, autoencoders), play by deep Q-learning or train a GAN (its generator’s loss) have no accuracy, so they show in the loss charts only."
           : "These runs have no accuracy (they learn values, or play by deep Q-learning): only their losses are compared.";
     els.compareNote.hidden = !els.compareNote.textContent;
     state.charts.push(
       overlayChart(need("#cmp-val-loss"), series(runs, (_, c) => c.valLoss, "epoch"), { xLabel: "epoch", yLabel: "loss", xWhole: true }),
       overlayChart(need("#cmp-loss"), series(runs, (hh) => hh.steps.lossSmooth, "step"), { xLabel: "step", yLabel: "loss" }),
     );
+    // deep Q-learning runs: the mean return of their last 100 episodes, per episode
+    const players = runs.filter(({ run }) => kindOf(run) === RETURNS);
+    need("#cmp-returns").closest(".chart").hidden = !players.length;
+    if (players.length) {
+      const curves = players.map(({ run, episodes, color }) => ({
+        label: fmt.runLabel(run),
+        color,
+        xs: episodes.map((e) => e.episode),
+        ys: episodes.map((e) => e.mean_return),
+      }));
+      state.charts.push(overlayChart(need("#cmp-returns"), curves, { xLabel: "episode", yLabel: "mean return", xWhole: true }));
+    }
     if (scored.length) {
       state.charts.push(
         overlayChart(need("#cmp-val-acc"), series(scored, (_, c) => c.valAcc, "epoch"), { xLabel: "epoch", yLabel: "accuracy", xWhole: true }),
