@@ -109,6 +109,13 @@ def test_an_autoencode_run_shows_reconstructions_and_decodes_its_code_space(
     # an earlier epoch can be looked at
     tab.get_by_test_id("codes-epoch").select_option("1")
     expect(tab.get_by_test_id("codes-caption")).to_contain_text("Epoch 1")
+
+    # a drawing on the run page is rebuilt too, with the code it made
+    expect(tab.locator("#draw-title")).to_contain_text("see what it rebuilds")
+    draw(tab, "[data-testid=draw-canvas]", SEVEN)
+    expect(tab.get_by_test_id("reconstruction")).to_be_visible()
+    expect(tab.get_by_test_id("code")).to_contain_text("code: [")
+    not_blank(tab, "[data-testid=reconstruction]")
     assert tab.evaluate("window.__csp") == []
     violations = axe_violations(tab)
     assert not violations, "\n".join(violations)

@@ -433,8 +433,8 @@ function useDataset(ref, datasets, config = null) {
 }
 
 /** An autoencode run: losses like a regression run's (no accuracy, confusion or milestone), its
- *  reconstructions and code space instead of the probe (it sends no feature maps), and no
- *  drawing pad (it names no class). */
+ *  reconstructions and code space instead of the probe (it sends no feature maps), and a
+ *  drawing pad that answers with the reconstruction and the code. */
 function useAutoencoder(info, name, config) {
   state.autoencode = true;
   state.kindKnown = true;
@@ -446,10 +446,9 @@ function useAutoencoder(info, name, config) {
   const labels = ds.classLabels(info?.classes?.length || 10, info?.classes);
   reconstructions.setLabels(labels);
   codes.setLabels(labels);
-  els.drawTitle.textContent = "Try it";
-  els.drawNote.textContent = `This run learns to rebuild ${info?.title ?? name} pictures, not to name them: pick points in the code space above to see what its decoder draws.`;
-  els.drawSection.querySelector("[data-draw-panel]").hidden = true;
-  els.drawSection.querySelector("#draw-link")?.setAttribute("hidden", "");
+  els.drawTitle.textContent = `Try it: draw a ${info?.title ?? name} sample and see what it rebuilds`;
+  els.drawNote.textContent = "The autoencoder squeezes your drawing into its code and rebuilds it from there, with the newest weights; pick points in the code space above to see what its decoder draws of any code.";
+  drawPanel.setRun(runId, state.dataset);
 }
 
 /** A deep Q-learning run: it plays CartPole rather than reading a dataset; its returns, ε and
