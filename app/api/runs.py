@@ -314,6 +314,40 @@ def read_samples(
     return Response(grid_png(made.images), media_type="image/png", headers=headers)
 
 
+MAX_NOISE = 64  # noise vectors in one generate request
+
+
+class GenerateRequest(BaseModel):
+    """Noise vectors for a GAN's generator."""
+
+    noise: list[list[float]] = Field(
+        min_length=1,
+        max_length=MAX_NOISE,
+        description="1 to 64 vectors of the generator's latent_dim numbers each",
+    )
+
+
+@router.post(
+    "/runs/{run_id}/generate",
+    responses={**_STATE, 422: {"description": "Not a gan run, or noise of the wrong size"}},
+)
+def generate_images(
+    run_id: str,
+    body: GenerateRequest,
+    playground: PlaygroundDep,
+    identity: IdentityDep,
+    share: ShareQuery = None,
+) -> Response:
+    """A gan run's generator on the given noise vectors (an interpolation between two, say)
+    with its latest weights: `{"images": N×C×H×W in 0..1, "shape", "step"}`."""
+    readable_run(playground, run_id, identity, share)
+    try:
+        made = playground.generate(run_id, body.noise)
+    except NotAGanError as error:
+        raise invalid_input(["body", "noise"], str(error)) from None
+    return Response(json.dumps(made.to_dict()), media_type="application/json")
+
+
 @router.get("/runs/{run_id}/confusion", responses=_STATE)
 def read_confusion_cell(
     run_id: str,

@@ -233,6 +233,11 @@ class Playground:
         other runs)."""
         return self._predictor.generation.samples(run_id, count, seed)
 
+    def generate(self, run_id: str, noise: list[list[float]]) -> Generated:
+        """A gan run's generator on the given noise vectors (NotAGanError for other runs, or
+        vectors of the wrong size)."""
+        return self._predictor.generation.generate(run_id, noise)
+
     def confusion_examples(
         self, run_id: str, label: int, prediction: int, limit: int
     ) -> dict[str, Any]:

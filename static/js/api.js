@@ -146,6 +146,10 @@ export const confusionCell = (id, label, prediction, limit = 24) =>
  *  {reconstruction: C×H×W in 0..1, step}; ApiError(422) for another task or a code of the wrong size. */
 export const decode = (id, code) => request("POST", `/api/runs/${enc(id)}/decode`, { code });
 
+/** A gan run's generator on noise vectors (each its latent_dim numbers), latest weights:
+ *  {images: N×C×H×W in 0..1, shape, step}; ApiError(422) for another task or the wrong size. */
+export const generate = (id, noise) => request("POST", `/api/runs/${enc(id)}/generate`, { noise });
+
 /** One prediction over REST (the fallback when the predict socket is unavailable). */
 export const predict = (id, input, activations = true) =>
   request("POST", `/api/runs/${enc(id)}/predict${activations ? "?activations=true" : ""}`, input);

@@ -7,6 +7,7 @@ import * as fmt from "./format.js";
 export const CLASSIFICATION = "classification";
 export const REGRESSION = "regression";
 export const RETURNS = "returns"; // rewards per episode (deep Q-learning)
+export const GAN = "gan"; // a generator against a discriminator: their losses, no best or test figure
 
 /** A number worth showing (null, undefined and NaN are not). */
 function finite(value) {
@@ -50,6 +51,7 @@ const FIGURES = {
     best: done?.mean_return ?? episodes.at(-1)?.mean_return ?? null,
     test: done?.best_return ?? best(episodes.map((e) => e.return)),
   }),
+  [GAN]: () => ({ best: null, test: null }), // its losses and health show instead (ganview.js)
 };
 
 /**
@@ -79,6 +81,8 @@ const WORDS = {
   [CLASSIFICATION]: { best: "Best val. accuracy", test: "Test accuracy", better: "share of right answers: higher is better" },
   [REGRESSION]: { best: "Best val. loss", test: "Test loss", better: "mean squared error: lower is better" },
   [RETURNS]: { best: "Mean return (last 100)", test: "Best return", better: "reward per episode: higher is better" },
+  // no best or test figure: those stats hide; `loss` names the step loss (the generator's)
+  [GAN]: { best: null, test: null, loss: "Generator loss", better: "the generator's loss: lower fools the discriminator more" },
 };
 
 /** The words for a run's figures: {best, test, better} for the stats' labels and titles. */
@@ -94,6 +98,7 @@ export function hasAccuracy(kind) {
 /** The run page's last words: its test figure on the test samples it never saw. */
 export function finishText(kind, done, noun = "samples") {
   if (kind === RETURNS) return returnsFinishText(done);
+  if (kind === GAN) return ganFinishText(done, noun);
   const count = `${fmt.int(done?.test_count)} test ${noun}`;
   if (kind === REGRESSION) {
     const early = done?.early_stopped ? " Stopped early: the validation loss had stopped improving." : "";
@@ -115,6 +120,17 @@ function returnsFinishText(done) {
   return `Finished: ${played}, ${learning}.${greedy}${solved}${early}`;
 }
 
+/** A GAN run's last words: its last epoch's losses and D's means, and its health. */
+function ganFinishText(done, noun) {
+  const d = (value) => (finite(value) ? value.toFixed(2) : "—");
+  const losses = `generator loss ${fmt.real(done?.g_loss, 3)}, discriminator loss ${fmt.real(done?.d_loss, 3)}`;
+  const scores = `D(real) ${d(done?.d_real)}, D(fake) ${d(done?.d_fake)}`;
+  const ratio = finite(done?.diversity) && done?.real_diversity ? done.diversity / done.real_diversity : null;
+  const variety = finite(ratio) ? `; its samples' variety is ${ratio.toFixed(2)} of the real ${noun}'` : "";
+  const health = done?.health ? ` Health: ${done.health}${variety}.` : "";
+  return `Finished after ${fmt.int(done?.epochs)} epochs: ${losses} (${scores}).${health}`;
+}
+
 /** An epoch in the confusion matrix's picker: "epoch 3 · 97.2%" ("epoch 3" without accuracy). */
 export function epochLabel(epoch) {
   return finite(epoch?.val_accuracy) ? `epoch ${epoch.epoch} · ${fmt.percent(epoch.val_accuracy)}` : `epoch ${epoch?.epoch}`;
@@ -133,6 +149,34 @@ export function historyReturns(metrics) {
   return { best: finite(mean) ? mean : null, test: finite(done?.greedy_return) ? done.greedy_return : null };
 }
 
+/** A GAN run's figures from its history: {health, ratio, g, d} (the last verdict, the last
+ *  epoch's losses; null where none). */
+export function historyGan(metrics) {
+  const done = metrics?.done ?? null;
+  const verdict = (metrics?.gan_health ?? []).at(-1) ?? null;
+  const epoch = (metrics?.epochs ?? []).at(-1) ?? null;
+  const ratio = verdict?.ratio ?? (finite(done?.diversity) && done?.real_diversity ? done.diversity / done.real_diversity : null);
+  return {
+    health: verdict?.state ?? done?.health ?? null,
+    ratio: finite(ratio) ? ratio : null,
+    g: done?.g_loss ?? epoch?.train_loss ?? null,
+    d: done?.d_loss ?? epoch?.d_loss ?? null,
+  };
+}
+
+/** A GAN's row: its health and variety; its last losses (the latest epoch's while it trains). */
+function ganRow(run, figures) {
+  const latest = run?.latest?.epoch;
+  const g = figures?.g ?? latest?.train_loss;
+  const d = figures?.d ?? latest?.d_loss;
+  const variety = finite(figures?.ratio) ? ` · variety ${figures.ratio.toFixed(2)}` : "";
+  return {
+    best: figures?.health ? `${figures.health}${variety}` : "—",
+    test: finite(g) && finite(d) ? `G ${fmt.real(g, 3)} · D ${fmt.real(d, 3)}` : "—",
+    title: "a GAN: its health (ok, collapsed or oscillating) and its samples' variety against the real images'; its last losses, generator (G) and discriminator (D)",
+  };
+}
+
 /**
  * A runs-list row's figures as text: {best, test, title}. Accuracies for classification
  * ("98.12%"); for regression the losses ("MSE 0.0123") read from its history (`losses`,
@@ -140,6 +184,7 @@ export function historyReturns(metrics) {
  * Q-learning the returns read from its history ("return 182.4", "greedy 500").
  */
 export function rowFigures(kind, run, losses = null) {
+  if (kind === GAN) return ganRow(run, losses);
   if (kind === RETURNS) {
     const text = (label, value) => (finite(value) ? `${label} ${returnText(value)}` : "—");
     return {

@@ -12,6 +12,7 @@ export class RunStats {
     this.root = root;
     this.els = {
       loss: need("#stat-loss", root),
+      lossLabel: need("#stat-loss-label", root),
       acc: need("#stat-acc", root),
       best: need("#stat-best", root),
       bestLabel: need("#stat-best-label", root),
@@ -32,15 +33,18 @@ export class RunStats {
     return hasAccuracy(this.kind);
   }
 
-  /** Show the figures of `kind` (classification, regression or returns); hide what has no
-   *  meaning for it (every element marked data-accuracy: accuracy stats, charts and the
-   *  confusion matrix). */
+  /** Show the figures of `kind` (classification, regression, returns or a GAN's); hide what
+   *  has no meaning for it (every element marked data-accuracy: accuracy stats, charts and the
+   *  confusion matrix; the best and test figures of a kind without them). */
   setKind(kind) {
     if (kind === this.kind) return;
     this.kind = kind;
     const words = figureWords(kind);
+    this.els.lossLabel.textContent = words.loss ?? "Loss";
     this.els.bestLabel.textContent = words.best;
     this.els.testLabel.textContent = words.test;
+    this.els.best.closest(".stat").hidden = !words.best;
+    this.els.test.closest(".stat").hidden = !words.test;
     for (const el of [this.els.best, this.els.test]) el.title = words.better;
     for (const el of this.root.querySelectorAll("[data-accuracy]")) el.hidden = !this.accuracy;
     this.els.note.hidden = this.accuracy;

@@ -2,11 +2,12 @@
 // (elements marked data-view="…"), how its figures are read (null: the dataset decides, as
 // for classification and regression), where it learns from, and what its epochs are.
 // Pure: tests/js/tasks.test.mjs.
-import { REGRESSION, RETURNS } from "./runfigures.js";
+import { GAN as GAN_KIND, REGRESSION, RETURNS } from "./runfigures.js";
 
 export const CLASSIFY = "classify";
 export const AUTOENCODE = "autoencode";
 export const DQN = "dqn";
+export const GAN = "gan";
 
 /** The name of a config's task ("classify" when it has none): a name or {name, ...params}. */
 export function taskName(config) {
@@ -45,6 +46,8 @@ const TASKS = {
     dataset: false,
     steps: (params, lastStep) => params.env_steps ?? lastStep?.total_steps ?? null,
   },
+  // a generator against a discriminator: their curves, samples, health and noise walk (ganview.js)
+  [GAN]: { views: ["gan"], kind: GAN_KIND, source: null, unit: "epoch", dataset: true, steps: () => null },
 };
 
 /** The page's description of a config's task (an unknown task: the classifier's). */

@@ -1,8 +1,9 @@
 // One run, live: status and controls, learning curves, the figures it is judged by (accuracy, or
 // the loss of a regression run), feature maps, the confusion matrix, and a drawing pad that uses
 // the newest weights; an autoencoder's reconstructions and code space instead of the parts that
-// need classes; a Q-learner's returns and its cart and pole. Which parts a run has follows its
-// task (tasks.js). History comes first over the socket, then the tail.
+// need classes; a Q-learner's returns and its cart and pole; a GAN's two losses, samples, health
+// and noise walk. Which parts a run has follows its task (tasks.js). History comes first over
+// the socket, then the tail.
 import * as api from "../api.js";
 import { CodeScatter } from "../codescatter.js";
 import { ConfusionPanel } from "../confusionpanel.js";
@@ -11,12 +12,13 @@ import * as ds from "../datasets.js";
 import { h, need, say } from "../dom.js";
 import { DqnView } from "../dqnview.js";
 import { DrawPanel } from "../drawpanel.js";
+import { GanView } from "../ganview.js";
 import * as fmt from "../format.js";
 import { RunHistory } from "../metrics.js";
 import { ProbePanel } from "../probepanel.js";
 import { ReconstructionPanel } from "../reconstructionpanel.js";
 import { RunCharts } from "../runcharts.js";
-import { REGRESSION, RETURNS, figureText, finishText, runKind } from "../runfigures.js";
+import { GAN, REGRESSION, RETURNS, figureText, finishText, runKind } from "../runfigures.js";
 import { RunStats } from "../runstats.js";
 import { RunStream, TERMINAL } from "../socket.js";
 import { configRows, epochText, taskInfo, totalSteps } from "../tasks.js";
@@ -69,6 +71,7 @@ const state = {
   dataset: null, // the run's GET /api/datasets entry (null: MNIST, or unknown)
   autoencode: false, // the run rebuilds its input: losses, reconstructions and a code space
   dqn: null, // a deep Q-learning run's DqnView: returns, ε, the cart and the pole
+  gan: null, // a GAN run's GanView: both losses, D's means, samples, health, the noise walk
 };
 
 const charts = new RunCharts();
@@ -202,6 +205,8 @@ const PANEL_EVENTS = {
   codes: (event) => codes.add(event),
   episode: (event) => onEpisode(event),
   cartpole: (event) => state.dqn?.frame(event),
+  gan_samples: (event) => state.gan?.frame(event),
+  gan_health: (event) => state.gan?.health(event),
 };
 
 function onEvent(event) {
@@ -244,12 +249,14 @@ function showLr(lr) {
 function onStep(event) {
   charts.step(state.history);
   state.dqn?.step(event);
+  state.gan?.step(event);
   showLatest(event);
   setProgress(event.step, event.total_steps, event.epoch, null);
 }
 
 function onEpoch(event) {
   charts.epochs(state.history);
+  state.gan?.epochs(state.history);
   showFigures(state.history.done);
   if (stats.accuracy) confusion.update(state.history.epochs, event.epoch);
   showMilestone();
@@ -283,6 +290,7 @@ function onDone(event) {
   showMilestone();
   showFigures(event);
   state.dqn?.done(event);
+  state.gan?.done(event);
   const text = state.autoencode ? rebuiltText(event) : finishText(stats.kind, event, ds.sampleNoun(state.dataset));
   say(els.message, text, "ok");
 }
@@ -368,7 +376,10 @@ async function main() {
   showConfig(run.config);
   api
     .model(run.model_id)
-    .then((model) => probe.setModel(model))
+    .then((model) => {
+      probe.setModel(model);
+      state.gan?.setModel(model); // its input is the generator's noise
+    })
     .catch(() => {});
   new RunStream(runId, {
     onEvent,
@@ -383,6 +394,7 @@ async function main() {
 const TASK_SETUP = {
   autoencode: (info, name, config) => useAutoencoder(info, name, config),
   dqn: (info, name, config) => useDqn(config),
+  gan: (info) => useGan(info),
 };
 
 /** Show the parts of the page the run's task has (elements marked data-view). */
@@ -459,6 +471,17 @@ function useDqn(config) {
   els.statsNote.textContent =
     "This run learns by deep Q-learning: it plays CartPole episodes and earns 1 for every step the pole stays up (at most 500), so its returns are the figures to watch, higher is better. It has no dataset, no accuracy and no confusion matrix; its loss is the Huber loss between its Q-values and their targets.";
   state.dqn = new DqnView(config);
+}
+
+/** A GAN run: a generator against a discriminator; their losses, D's means, the samples grid,
+ *  the health verdicts and a walk between noise vectors replace the accuracy parts, the probe
+ *  and the drawing pad. */
+function useGan(info) {
+  state.kindKnown = true;
+  useKind(GAN);
+  const noun = ds.sampleNoun(info ?? state.dataset);
+  els.statsNote.textContent = `This run trains a GAN: a generator learns to make ${noun} from random noise while a discriminator learns to tell them from real ones. Its loss is the generator’s; the two losses pull against each other, so neither simply falls. It has no accuracy, no validation and no test figure.`;
+  state.gan = new GanView(runId, { noun });
 }
 
 /** Make a read-only link to this run, show it selected and copy it when the browser lets us. */
