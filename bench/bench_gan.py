@@ -14,7 +14,8 @@ frames ≤ 1/s with the health verdict, snapshots, every event turned into JSON,
 checkpoint packed as a training process sends it); images per second of training, by the
 wall clock and by CPU time, rounds alternating the order. The target: engine ≥ 0.9× plain.
 
-Quality: each loop trains the preset for its default budget (its config's epochs); then 1000
+Quality: each loop trains the preset for its default budget (its config's epochs, or
+`--epochs`); then 1000
 samples of seeded noise are read by a trained LeNet-5 (the `lenet5` preset, one epoch, ~98%):
 `confident` is the share it gives a top probability ≥ 0.9, `classes` how many digits appear
 at least 10 times among those. Reference (plain DCGAN, 2 cores): 0.49–0.56 after 3–5 epochs;
@@ -182,9 +183,9 @@ def _score(model: nn.Sequential, preset: str, reader: nn.Module) -> dict[str, An
     }
 
 
-def quality(preset: str, dataset: Dataset, loops: list[str]) -> dict[str, Any]:
+def quality(preset: str, dataset: Dataset, loops: list[str], epochs: int | None) -> dict[str, Any]:
     reader, accuracy = _judge(dataset)
-    epochs = parse_config(preset_config(preset)).epochs
+    epochs = epochs or parse_config(preset_config(preset)).epochs
     report: dict[str, Any] = {"judge_test_accuracy": accuracy, "preset": preset, "epochs": epochs}
     images = dataset.train.inputs.float().div_(127.5).sub_(1.0)
     for loop in loops:
@@ -192,7 +193,7 @@ def quality(preset: str, dataset: Dataset, loops: list[str]) -> dict[str, Any]:
         if loop == "plain":
             model, _, _ = plain_loop(preset, images, None, epochs)
         else:
-            weights, _, _ = engine(preset, dataset, {})
+            weights, _, _ = engine(preset, dataset, {"epochs": epochs})
             model = build_model(load_preset(preset), seed=0).module
             model.load_state_dict(weights)
         report[loop] = {"seconds": round(time.perf_counter() - started, 1)}
@@ -208,6 +209,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-speed", action="store_true")
     parser.add_argument("--quality", action="store_true")
+    parser.add_argument("--epochs", type=int, help="quality: instead of the preset's budget")
     parser.add_argument(
         "--loops", nargs="+", choices=["engine", "plain"], default=["engine", "plain"]
     )
@@ -218,7 +220,7 @@ def main() -> None:
     if not args.no_speed:
         report["speed"] = speed(args.preset, dataset, args.steps, args.rounds)
     if args.quality:
-        report["quality"] = quality(args.preset, dataset, args.loops)
+        report["quality"] = quality(args.preset, dataset, args.loops, args.epochs)
     print(json.dumps(report, indent=2))
 
 

@@ -104,6 +104,7 @@ class GanTrainer(GanSteering):
         self.last_means: tuple[float, float, float, float] | None = None  # g, d, d_real, d_fake
         self._sums = torch.zeros(4, device=device)  # the same, summed since the last point
         self._epoch_sums = [0.0, 0.0, 0.0, 0.0]  # host sums of the epoch's points
+        self._epoch_start = (0, 0)  # (step, samples) when the epoch in flight began
         self._point = _Point(time.perf_counter(), 0, 0)
         self._epoch_paused = 0.0
         self._next_step_event = self._next_frame = 0.0  # the first step makes a point, a frame
@@ -177,6 +178,7 @@ class GanTrainer(GanSteering):
         next_step_event, next_frame = self._next_step_event, self._next_frame
         began, self._epoch_paused = time.perf_counter(), 0.0
         self._point = _Point(began, self.step, self.samples)
+        self._epoch_start = (self.step, self.samples)
         self._epoch_sums = [0.0, 0.0, 0.0, 0.0]
         batches = epoch_batches(
             len(real_images), self.config.batch_size, self.generator, self.device
@@ -211,7 +213,8 @@ class GanTrainer(GanSteering):
     def _end_epoch(self, epoch_started: float) -> None:
         """Report the epoch, its samples and health; checkpoint when it is time."""
         self.epoch += 1
-        steps = max(self.step - (self.epoch - 1) * self.steps_per_epoch, 1)
+        steps = max(self.step - self._epoch_start[0], 1)
+        images = self.samples - self._epoch_start[1]
         g, d, d_real, d_fake = (value / steps for value in self._epoch_sums)
         self.last_means = (g, d, d_real, d_fake)
         seconds = time.perf_counter() - epoch_started - self._epoch_paused
@@ -226,7 +229,7 @@ class GanTrainer(GanSteering):
                 d_fake=round(d_fake, 4),
                 seconds=round(seconds, 3),
                 train_seconds=round(self.train_seconds, 3),
-                samples_per_s=round(steps * self.config.batch_size / max(seconds, 1e-9), 1),
+                samples_per_s=round(images / max(seconds, 1e-9), 1),
                 lr=self.current_lr,
             )
         )
