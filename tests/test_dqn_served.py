@@ -194,6 +194,7 @@ def test_the_preset_trains_through_the_api_and_its_metrics_have_the_episodes(
         answer = client.post("/api/runs", json={"model_id": model["id"], "config": config})
         assert answer.status_code == 201, answer.text
         run_id = answer.json()["id"]
+        assert client.get(f"/api/runs/{run_id}").json()["total_steps"] == 1_000  # env steps
         deadline = time.monotonic() + 120
         while (run := client.get(f"/api/runs/{run_id}").json())["status"] not in FINISHED:
             assert time.monotonic() < deadline, run
@@ -204,3 +205,5 @@ def test_the_preset_trains_through_the_api_and_its_metrics_have_the_episodes(
         assert episodes and episodes[-1]["step"] <= 1_000
         assert [e["episode"] for e in episodes] == list(range(1, len(episodes) + 1))
         assert history["done"]["episodes"] == len(episodes)
+        assert (run["step"], run["total_steps"], run["progress"]) == (1_000, 1_000, 1.0)
+        assert run["epoch"] == len(episodes)  # the finished episodes, not the cut one after

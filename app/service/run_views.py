@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from app.data.registry import DatasetError, Datasets
 from app.store import RunRecord, RunStatus, Store
 from app.training import parse_config
+from app.training.tasks import task_of
 
 MNIST_TRAIN_SIZE = 50_000
 
@@ -57,7 +58,7 @@ def total_steps(record: RunRecord, datasets: Datasets | None = None) -> int:
     if datasets is not None:
         with contextlib.suppress(DatasetError):  # a dataset gone since: MNIST's size stands in
             size = datasets.info(config.dataset).splits["train"]
-    return config.total_steps(size)
+    return task_of(config).total_steps(config, size)
 
 
 def run_view(

@@ -19,7 +19,7 @@ from app.training.gan.task import check_gan, train_gan
 from app.training.job import RunJob, RunSink
 from app.training.outputs import ModelPart, TrainResult
 from app.training.reconstruction import autoencoder_parts
-from app.training.rl.task import check_dqn, train_dqn
+from app.training.rl.task import check_dqn, dqn_total_steps, train_dqn
 from app.training.supervised import check_supervised, train_supervised
 from app.training.task_params import task_name
 
@@ -27,8 +27,15 @@ from app.training.task_params import task_name
 Check = Callable[[ModelSpec, ModelSummary, TrainConfig, DatasetInfo | Dataset], TrainConfig]
 # (job, dataset, control, sink) -> how the run ended
 Train = Callable[[RunJob, Dataset, RunControl, RunSink], TrainResult]
+# (config, the dataset's training samples) -> the steps the whole run takes
+TotalSteps = Callable[[TrainConfig, int], int]
 # (model, summary) -> the parts of the model that work alone, by name (besides the whole)
 Parts = Callable[[nn.Sequential, ModelSummary], dict[str, ModelPart]]
+
+
+def dataset_steps(config: TrainConfig, train_size: int) -> int:
+    """Every epoch's batches of the dataset (capped by max_steps)."""
+    return config.total_steps(train_size)
 
 
 def whole_model_only(module: nn.Sequential, summary: ModelSummary) -> dict[str, ModelPart]:
@@ -44,12 +51,13 @@ class Task:
     check: Check
     train: Train
     parts: Parts = whole_model_only
+    total_steps: TotalSteps = dataset_steps
 
 
 TASKS: dict[str, Task] = {
     "classify": Task("classify", check_supervised, train_supervised),
     "autoencode": Task("autoencode", check_supervised, train_supervised, autoencoder_parts),
-    "dqn": Task("dqn", check_dqn, train_dqn),
+    "dqn": Task("dqn", check_dqn, train_dqn, total_steps=dqn_total_steps),
     "gan": Task("gan", check_gan, train_gan, gan_parts),
 }
 

@@ -10,7 +10,7 @@ from app.training.rl.agent import QLearner, epsilon
 from app.training.rl.environments import ENVIRONMENTS, EnvironmentInfo
 from app.training.rl.loop import DqnTrainer
 from app.training.rl.replay import Batch, ReplayBuffer
-from app.training.rl.task import check_dqn, train_dqn
+from app.training.rl.task import check_dqn, dqn_total_steps, train_dqn
 
 __all__ = [
     "ENVIRONMENTS",
@@ -20,6 +20,7 @@ __all__ = [
     "QLearner",
     "ReplayBuffer",
     "check_dqn",
+    "dqn_total_steps",
     "epsilon",
     "train_dqn",
 ]

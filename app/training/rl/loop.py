@@ -232,7 +232,7 @@ class DqnTrainer:
     def _finish(self, started: float, early_stopped: bool) -> TrainResult:
         """Play the greedy episodes, report, save the final checkpoint."""
         if self.updates > self._point.updates:
-            self._emit_step(time.perf_counter(), 0)  # the run's last point
+            self._emit_step(time.perf_counter(), 0, playing=False)  # the run's last point
         greedy = self._play_greedy()
         self._publish_snapshot()
         self._save(final=True)
@@ -367,8 +367,9 @@ class DqnTrainer:
         if self._emit_event is not None:
             self._emit_event(event)
 
-    def _emit_step(self, now: float, episode_length: int) -> None:
-        """A point of the loss curve over the updates since the previous point (reads back)."""
+    def _emit_step(self, now: float, episode_length: int, *, playing: bool = True) -> None:
+        """A point of the loss curve over the updates since the previous point (reads back);
+        its `epoch` is the episode in play, or the last one finished when none is (`playing`)."""
         point = self._point
         updates = self.updates - point.updates
         loss = self._loss_sum.item() / max(updates, 1)
@@ -384,7 +385,7 @@ class DqnTrainer:
                 seq=self.seq(),
                 step=self.step,
                 total_steps=self.total_steps,
-                epoch=self.episodes + 1,
+                epoch=self.episodes + 1 if playing else self.episodes,
                 epoch_progress=round(min(episode_length / self.info.max_episode_steps, 1.0), 4),
                 loss=loss,
                 accuracy=None,

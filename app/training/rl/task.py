@@ -109,6 +109,12 @@ def check_dqn(
     return config
 
 
+def dqn_total_steps(config: TrainConfig, train_size: int) -> int:
+    """A dqn run's budget counts environment steps (its dataset is not used)."""
+    env_steps = _params(config).env_steps
+    return min(env_steps, config.max_steps) if config.max_steps else env_steps
+
+
 def train_dqn(job: RunJob, dataset: Dataset, control: RunControl, sink: RunSink) -> TrainResult:
     """Build the Q-network and train it in its environment to the end (the dataset is not
     used); raises whatever stops the run."""
