@@ -88,6 +88,9 @@ def test_a_gan_run_trains_and_its_generator_makes_images(client: TestClient) -> 
     (onnx_images,) = session.run(None, {"noise": np.array([noise], dtype=np.float32)})
     assert np.abs((onnx_images[0] + 1.0) / 2.0 - made).max() < 1e-3  # tanh's -1..1 → 0..1
 
+    drawing = client.post(f"/api/runs/{run_id}/predict", json={"pixels": [[0.0] * 28] * 28})
+    assert drawing.status_code == 422 and "this run is a GAN" in drawing.text
+
     history = client.get(f"/api/runs/{run_id}/metrics").json()
     assert [event["epoch"] for event in history["gan_health"]] == [1, 2]
     assert all(

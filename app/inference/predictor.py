@@ -23,6 +23,7 @@ from torch import nn
 from app.data import mean_std
 from app.data.dataset import ArraySplit
 from app.data.registry import DEFAULT_DATASET, DatasetInfo, DatasetRef, dataset_key
+from app.imaging import ImageError
 from app.inference.generation import Generation, NotAGanError
 from app.inference.run_models import CACHED_MODELS, RunModel, RunModels
 from app.training import RunManager, WeightSnapshot, parse_config
@@ -117,6 +118,11 @@ class Predictor:
         """Classify a prepared sample: a 28×28 digit in 0..1 (white ink = 1 on black = 0) for
         MNIST, an image of the run's dataset's (C, H, W) in 0..1, or its feature values."""
         model = self.models.get(run_id)
+        if self.generation.layout(model) is not None:
+            raise ImageError(
+                "this run is a GAN: its generator makes images (GET /api/runs/{id}/samples), "
+                "it does not read them"
+            )
         pixels = torch.from_numpy(np.ascontiguousarray(sample, dtype=np.float32))  # (28, 28)…
         config = parse_config(model.config)
         inputs = _model_input(model, pixels.unsqueeze(0), self._scaling(config.dataset))
