@@ -9,7 +9,6 @@ import { INTERPOLATIONS, noiseVector, path, unitRgba } from "./gan.js";
 
 const ROW = 8; // images along the path
 const SEEDS = 2 ** 31;
-const WEIGHTS_WAIT_MS = 1000; // a frame is sent just before the weights it was made with are
 
 function randomSeed() {
   return Math.floor(Math.random() * SEEDS);
@@ -46,14 +45,11 @@ export class GanInterpolation {
     this.request();
   }
 
-  /** The run has weights (published right after its first samples frame, or it ended). */
+  /** The run has weights (published just before its first samples frame, or it ended). */
   enable() {
-    if (this.ready || this.waiting) return;
-    this.waiting = true;
-    setTimeout(() => {
-      this.ready = true;
-      this.request();
-    }, WEIGHTS_WAIT_MS);
+    if (this.ready) return;
+    this.ready = true;
+    this.request();
   }
 
   /** New weights are worth a look: redraw the row and the slider's image. */

@@ -113,7 +113,10 @@ class GanSteering:
 
     def _emit_frame(self, *, at_epoch_end: bool) -> None:
         """Samples of the fixed noise; the health verdict after an epoch or when it changes
-        (live verdicts wait WARMUP_STEPS: an untrained generator looks collapsed)."""
+        (live verdicts wait WARMUP_STEPS: an untrained generator looks collapsed). The weights
+        that made them are published first, so a viewer who asks for more images on seeing a
+        frame finds them."""
+        self._publish_snapshot()
         epoch = self.epoch if at_epoch_end else self.epoch + 1
         event, spread = self.frames.samples(self.seq, self.step, epoch, at_epoch_end)
         self._emit(event)
@@ -121,7 +124,6 @@ class GanSteering:
             health = self.frames.health(self.seq, self.step, epoch, spread, always=at_epoch_end)
             if health is not None:
                 self._emit(health)
-        self._publish_snapshot()
 
     def _finish(self, started: float) -> TrainResult:
         """Save the final checkpoint and report."""
