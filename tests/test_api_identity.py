@@ -144,6 +144,33 @@ def test_people_see_and_control_only_their_own_work(shared: TestClient) -> None:
     assert alice.get(f"/api/runs/{run_id}/metrics").status_code == 200
 
 
+def test_the_other_tasks_endpoints_are_private_and_shared_by_link(shared: TestClient) -> None:
+    alice, bob = _browser(shared), _browser(shared)
+    preset = alice.get("/api/presets/gan").json()
+    model = alice.post("/api/models", json={"name": "g", "spec": preset["spec"]}).json()
+    config = {**preset["config"], "epochs": 1, "max_steps": 3}
+    run_id = alice.post("/api/runs", json={"model_id": model["id"], "config": config}).json()["id"]
+    deadline = time.monotonic() + 120
+    while alice.get(f"/api/runs/{run_id}").json()["status"] != "completed":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    noise = {"noise": [[0.0] * preset["spec"]["input_shape"][0]]}
+    reads = [
+        ("GET", f"/api/runs/{run_id}/samples?n=4&seed=1", None),
+        ("GET", f"/api/runs/{run_id}/export?format=onnx&part=generator", None),
+        ("POST", f"/api/runs/{run_id}/generate", noise),
+    ]
+    for method, path, body in reads:
+        assert alice.request(method, path, json=body).status_code == 200, path
+        assert bob.request(method, path, json=body).status_code == 404, path
+    token = alice.post(f"/api/runs/{run_id}/share").json()["share_token"]
+    samples = bob.get(f"/api/runs/{run_id}/samples?n=4&seed=1&share={token}")
+    assert samples.status_code == 200 and samples.headers["content-type"] == "image/png"
+    exported = bob.get(f"/api/runs/{run_id}/export?format=onnx&part=generator&share={token}")
+    assert exported.status_code == 200
+    assert bob.post(f"/api/runs/{run_id}/pause?share={token}").status_code == 404  # read only
+
+
 def test_bearer_tokens_identify_api_clients(shared: TestClient) -> None:
     headers = _bearer(shared)
     model_id = _model(shared, headers)
