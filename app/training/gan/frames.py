@@ -81,7 +81,8 @@ class GanFrames:
         self, seq: SeqCounter, step: int, epoch: int, sample_diversity: float, *, always: bool
     ) -> GanHealthEvent | None:
         """The verdict as an event if it changed (or `always`), else None."""
-        verdict = judge(sample_diversity, self.real_diversity, oscillating(self.windows.means))
+        swinging = oscillating(self.windows.means)
+        verdict = judge(sample_diversity, self.real_diversity, swinging, self.state)
         self.verdict = verdict
         if not always and verdict.state == self.state:
             return None

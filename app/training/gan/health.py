@@ -11,8 +11,10 @@
   mean change is at least SWING of the mean loss) and go nowhere (the first and last window
   differ by less than the mean change).
 
-A verdict is only given once the generator has had WARMUP_STEPS steps: an untrained one makes
-near-identical grey blurs and would read as collapsed.
+Live verdicts wait until the generator has had WARMUP_STEPS steps (an untrained one makes
+near-identical grey blurs and would read as collapsed); each epoch's end gets one. A collapsed
+run reads as recovered only once its ratio is RECOVERY times the threshold, so a ratio near
+the threshold does not flip the state at every frame.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ WINDOW_STEPS = 25
 ZIGZAGS = 5  # of WINDOWS - 2 possible reversals
 SWING = 0.25
 WARMUP_STEPS = 200
+RECOVERY = 1.2
 HEALTH_STATES = ("ok", "collapsed", "oscillating")
 
 
@@ -64,11 +67,15 @@ class Verdict:
         return self.diversity / self.real_diversity if self.real_diversity > 0 else 0.0
 
 
-def judge(sample_diversity: float, real_diversity: float, swinging: bool) -> Verdict:
-    """The verdict on the samples' diversity and the losses' swings."""
+def judge(
+    sample_diversity: float, real_diversity: float, swinging: bool, previous: str | None = None
+) -> Verdict:
+    """The verdict on the samples' diversity and the losses' swings (`previous`: the state
+    told before, for the recovery margin)."""
     ratio = sample_diversity / real_diversity if real_diversity > 0 else 0.0
     share = f"{ratio:.0%}"
-    if ratio < COLLAPSE_RATIO:
+    threshold = COLLAPSE_RATIO * (RECOVERY if previous == "collapsed" else 1.0)
+    if ratio < threshold:
         return Verdict(
             "collapsed",
             sample_diversity,
