@@ -8,6 +8,8 @@ only takes the lock when something was asked for.
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -131,3 +133,28 @@ class RunControl:
             return self._condition.wait_for(
                 lambda: not self._paused or self._stop is not None, timeout
             )
+
+
+def obey(
+    control: RunControl,
+    apply: Callable[[Commands], StopKind | None],
+    before_pause: Callable[[], None],
+    announce: Callable[[str], None],
+) -> tuple[StopKind | None, float]:
+    """What a trainer does when its control has news: `apply` the commands (tuning; it returns
+    a stop request), and on a pause `before_pause()` (a last picture), `announce("paused")`,
+    block until resumed or stopped, apply what came in meanwhile and `announce("running")`
+    unless it was a stop. Returns the stop request and the seconds spent paused."""
+    commands = control.take()
+    stop = apply(commands)
+    if stop is not None or not commands.pause:
+        return stop, 0.0
+    paused_at = time.perf_counter()
+    before_pause()
+    announce("paused")
+    control.wait_while_paused()
+    paused = time.perf_counter() - paused_at
+    stop = apply(control.take())  # what came in while paused
+    if stop is None:
+        announce("running")
+    return stop, paused

@@ -20,7 +20,7 @@ from torch import nn
 from app.nn import BuiltModel
 from app.training.checkpoint_meta import CheckpointMeta
 from app.training.config import TrainConfig
-from app.training.control import Commands, RunControl, StopKind
+from app.training.control import Commands, RunControl, StopKind, obey
 from app.training.data import DeviceData, DeviceSplit, epoch_batches
 from app.training.evaluate import Evaluation, evaluate
 from app.training.events import (
@@ -430,22 +430,19 @@ class Trainer:
 
     def _obey(self) -> StopKind | None:
         """Apply what the control asks for; blocks while paused. Returns a stop request."""
-        commands = self.control.take()
-        stop = self._apply_tuning_and_stop(commands)
-        if stop is not None or not commands.pause:
-            return stop
-        paused_at = time.perf_counter()
-        if self._frames is not None:  # the picture of the weights it holds at
-            self._emit_feature_maps()
-        self._emit(StatusEvent(seq=self.seq(), status="paused"))
-        self.control.wait_while_paused()
-        paused = time.perf_counter() - paused_at
+        stop, paused = obey(
+            self.control, self._apply_tuning_and_stop, self._picture_at_pause, self._announce
+        )
         self._current.paused_seconds += paused
         self._current.progress.time += paused
-        stop = self._apply_tuning_and_stop(self.control.take())  # what came in while paused
-        if stop is None:
-            self._emit(StatusEvent(seq=self.seq(), status="running"))
         return stop
+
+    def _picture_at_pause(self) -> None:
+        if self._frames is not None:  # the picture of the weights it holds at
+            self._emit_feature_maps()
+
+    def _announce(self, status: str) -> None:
+        self._emit(StatusEvent(seq=self.seq(), status=status))
 
     def _apply_tuning_and_stop(self, commands: Commands) -> StopKind | None:
         """Take new settings at once (the caller remakes its step function); hand back a stop

@@ -33,7 +33,7 @@ from torch import nn
 from app.nn import BuiltModel
 from app.training.checkpoint_meta import CheckpointMeta
 from app.training.config import TrainConfig
-from app.training.control import Commands, RunControl, StopKind
+from app.training.control import Commands, RunControl, StopKind, obey
 from app.training.events import Event, SeqCounter, StatusEvent
 from app.training.optim import lr_factor
 from app.training.outputs import (
@@ -323,21 +323,16 @@ class DqnTrainer:
     # -- control -----------------------------------------------------------------------------
 
     def _obey(self, episode: Episode) -> StopKind | None:
-        """Apply what the control asks for; blocks while paused. Returns a stop request."""
-        commands = self.control.take()
-        stop = self._apply_tuning_and_stop(commands)
-        if stop is not None or not commands.pause:
-            return stop
-        paused_at = time.perf_counter()
-        self._emit_frame(episode)  # where the cart stands while paused
-        self._emit(StatusEvent(seq=self.seq(), status="paused"))
-        self.control.wait_while_paused()
-        paused = time.perf_counter() - paused_at
+        """Apply what the control asks for; blocks while paused (showing where the cart
+        stands). Returns a stop request."""
+        stop, paused = obey(
+            self.control,
+            self._apply_tuning_and_stop,
+            lambda: self._emit_frame(episode),
+            lambda status: self._emit(StatusEvent(seq=self.seq(), status=status)),
+        )
         self._paused += paused
         self._point.time += paused
-        stop = self._apply_tuning_and_stop(self.control.take())  # what came in while paused
-        if stop is None:
-            self._emit(StatusEvent(seq=self.seq(), status="running"))
         return stop
 
     def _apply_tuning_and_stop(self, commands: Commands) -> StopKind | None:
