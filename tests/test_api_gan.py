@@ -87,6 +87,11 @@ def test_a_gan_run_trains_and_its_generator_makes_images(client: TestClient) -> 
     assert session.get_inputs()[0].name == "noise"
     (onnx_images,) = session.run(None, {"noise": np.array([noise], dtype=np.float32)})
     assert np.abs((onnx_images[0] + 1.0) / 2.0 - made).max() < 1e-3  # tanh's -1..1 → 0..1
+    plain = client.get(f"/api/runs/{run_id}/export?format=onnx")  # a GAN's default: G
+    assert "-generator-" in plain.headers["content-disposition"]
+    assert onnxruntime.InferenceSession(plain.content).get_inputs()[0].name == "noise"
+    whole = client.get(f"/api/runs/{run_id}/export?format=onnx&part=model")
+    assert onnxruntime.InferenceSession(whole.content).get_inputs()[0].name == "digits"
 
     drawing = client.post(f"/api/runs/{run_id}/predict", json={"pixels": [[0.0] * 28] * 28})
     assert drawing.status_code == 422 and "this run is a GAN" in drawing.text

@@ -14,7 +14,7 @@ from app.api.metrics import timed_prediction
 from app.api.predict_input import PredictRequest, prepared_sample
 from app.imaging.grid import grid_png
 from app.inference import NoWeightsError
-from app.inference.export import WHOLE, ExportFormat, UnknownPartError
+from app.inference.export import ExportFormat, UnknownPartError
 from app.inference.generation import MAX_SAMPLES, NotAGanError
 from app.inference.predictor import NotAnAutoencoderError
 from app.service import RunCreated, RunPublic
@@ -388,13 +388,14 @@ def export_run(
     identity: IdentityDep,
     export_format: Annotated[ExportFormat, Query(alias="format")] = "safetensors",
     part: Annotated[
-        str,
+        str | None,
         Query(
             max_length=40,
             description="`model` (the whole), or a part that works alone: an autoencoder's "
-            "`encoder` or `decoder`",
+            "`encoder` or `decoder`, a GAN's `generator` or `discriminator`; left out: the "
+            "whole, except a GAN's generator",
         ),
-    ] = WHOLE,
+    ] = None,
     share: ShareQuery = None,
 ) -> Response:
     """Download the trained model (or a part of it) as safetensors, TorchScript or ONNX; its

@@ -38,6 +38,12 @@ class UnknownPartError(ValueError):
     """The run's model has no part of that name; the message lists those it has."""
 
 
+def default_part(config: dict[str, Any]) -> str:
+    """What a run's export gives unless a part is asked for: the whole model, or what its task
+    names (a GAN's generator: the network people want to take away)."""
+    return task_of(parse_config(config)).export_default
+
+
 def model_part(
     module: nn.Sequential, summary: ModelSummary, config: dict[str, Any], part: str
 ) -> ModelPart:

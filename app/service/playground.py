@@ -21,6 +21,7 @@ from app.inference.export import (
     SUFFIXES,
     WHOLE,
     ExportFormat,
+    default_part,
     export_model,
     model_part,
 )
@@ -244,10 +245,12 @@ class Playground:
         """Validation digits of `label` the newest weights read as `prediction`."""
         return self._predictor.validation_examples(run_id, label, prediction, limit)
 
-    def export(self, run_id: str, export_format: ExportFormat, part: str = WHOLE) -> Export:
-        """The run's model, or a part of it that works alone, with its newest weights as a file
-        (NoWeightsError before step one, UnknownPartError naming the parts there are)."""
+    def export(self, run_id: str, export_format: ExportFormat, part: str | None = None) -> Export:
+        """The run's model, or a part of it that works alone (None: the task's default), with
+        its newest weights as a file (NoWeightsError before step one, UnknownPartError naming
+        the parts there are)."""
         model = self._predictor.models.get(run_id)
+        part = part or default_part(model.config)
         with model.lock:  # newer weights are loaded in place: not while they are written out
             piece = model_part(model.module, model.summary, model.config, part)
             metadata = {"spec": model.spec, "config": model.config, "step": model.snapshot.step}

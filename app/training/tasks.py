@@ -51,6 +51,7 @@ class Task:
     check: Check
     train: Train
     parts: Parts = whole_model_only
+    export_default: str = "model"  # what an export gives unless a part is asked for
     total_steps: TotalSteps = dataset_steps
 
 
@@ -58,7 +59,7 @@ TASKS: dict[str, Task] = {
     "classify": Task("classify", check_supervised, train_supervised),
     "autoencode": Task("autoencode", check_supervised, train_supervised, autoencoder_parts),
     "dqn": Task("dqn", check_dqn, train_dqn, total_steps=dqn_total_steps),
-    "gan": Task("gan", check_gan, train_gan, gan_parts),
+    "gan": Task("gan", check_gan, train_gan, gan_parts, export_default="generator"),
 }
 
 
