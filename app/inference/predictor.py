@@ -219,6 +219,13 @@ class Predictor:
             "step": step,
         }
 
+    def model_input(self, model: RunModel, sample: npt.NDArray[np.float32]) -> torch.Tensor:
+        """A prepared sample → what the run's model takes (1, *input_shape), standardised as
+        its training data was."""
+        pixels = torch.from_numpy(np.ascontiguousarray(sample, dtype=np.float32))  # (28, 28)…
+        scaling = self._scaling(parse_config(model.config).dataset)
+        return _model_input(model, pixels.unsqueeze(0), scaling)
+
     def _scaling(self, dataset: DatasetRef) -> tuple[float, float] | None:
         """(mean, std) the run's images were standardised with (MNIST's constants for MNIST);
         None for data that is not images."""
