@@ -399,7 +399,9 @@ def export_run(
     share: ShareQuery = None,
 ) -> Response:
     """Download the trained model (or a part of it) as safetensors, TorchScript or ONNX; its
-    input is a batch of samples of the model's (or the part's) input shape."""
+    input is a batch of samples of the model's (or the part's) input shape. `python`: one
+    standalone .py file, the model in plain PyTorch and a `main` that trains it as the run did
+    (on MNIST) or loads the safetensors weights."""
     record = readable_run(playground, run_id, identity, share)
     try:
         export = playground.export(run_id, export_format, part)

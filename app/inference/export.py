@@ -1,5 +1,5 @@
 """Export a run's trained model, or a part of it that works alone (an autoencoder's decoder), as
-safetensors, TorchScript or ONNX bytes."""
+safetensors, TorchScript or ONNX bytes (or as Python source: app.inference.python_export)."""
 
 import io
 import json
@@ -17,17 +17,20 @@ from app.training import parse_config
 from app.training.outputs import ModelPart
 from app.training.tasks import task_of
 
-ExportFormat = Literal["safetensors", "torchscript", "onnx"]
+BinaryFormat = Literal["safetensors", "torchscript", "onnx"]
+ExportFormat = BinaryFormat | Literal["python"]
 
 MEDIA_TYPES: dict[ExportFormat, str] = {
     "safetensors": "application/octet-stream",
     "torchscript": "application/octet-stream",
     "onnx": "application/octet-stream",
+    "python": "text/x-python; charset=utf-8",
 }
 SUFFIXES: dict[ExportFormat, str] = {
     "safetensors": ".safetensors",
     "torchscript": ".pt",
     "onnx": ".onnx",
+    "python": ".py",
 }
 
 
@@ -61,7 +64,7 @@ def model_part(
 def export_model(
     module: nn.Module,
     input_shape: tuple[int, ...],
-    export_format: ExportFormat,
+    export_format: BinaryFormat,
     metadata: dict[str, Any],
     names: tuple[str, str] = ("digits", "scores"),
 ) -> bytes:

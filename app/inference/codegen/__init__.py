@@ -1,0 +1,1 @@
+"""Code writers for the Python export (app.inference.python_export)."""
