@@ -189,6 +189,7 @@ def test_a_units_arithmetic_is_its_feature_map_value(
     actual = float(_feature_map(model, path, inputs)[channel, y, x])
     assert unit.value == pytest.approx(actual, abs=1e-5)
     assert unit.total == pytest.approx(actual, abs=1e-4) and unit.pre_activation
+    assert unit.reads_picture == (path == "0")
     patch, kernel = np.asarray(unit.patch), np.asarray(unit.kernel)
     assert patch.shape == kernel.shape == (len(unit.input_channels), 3, 3)
     by_hand = float((patch * kernel).sum()) + unit.bias

@@ -4,6 +4,7 @@ feature-map unit (CNN Explainer's lesson on the person's own model)."""
 import json
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import APIRouter, Body, Response
 from pydantic import Field
 from starlette.exceptions import HTTPException
@@ -71,7 +72,8 @@ def explain(
 
     Answers `{"method", "target", "prediction", "probabilities", "heatmap": H×W (0..1, or
     -1..1 when "signed"), "peak": the raw value that became 1, "signed", "step", "layer",
-    "layers": Grad-CAM at every conv layer [{"path", "cam": h×w, "upsampled": H×W, "peak"}]}`.
+    "layers": Grad-CAM at every conv layer [{"path", "cam": h×w, "upsampled": H×W, "peak"}],
+    "input": the picture explained, as predict answers it}`.
     Classifiers of pictures only.
     """
     readable_run(playground, run_id, identity, share)
@@ -80,7 +82,8 @@ def explain(
         answer = playground.explain(run_id, sample, body.method, body.target, body.layer)
     except ExplainError as error:
         raise _refused(error) from None
-    return Response(json.dumps(answer.to_dict()), media_type="application/json")
+    shown = {**answer.to_dict(), "input": np.round(sample, 4).tolist()}  # what it explains
+    return Response(json.dumps(shown), media_type="application/json")
 
 
 @router.post("/runs/{run_id}/explain/unit", responses=_RESPONSES)

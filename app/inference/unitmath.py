@@ -41,6 +41,7 @@ class Unit:
     total: float  # sum + bias
     value: float  # the feature map's value for this sample (equals total)
     output_size: tuple[int, int]
+    reads_picture: bool  # the layer reads the picture itself (standardised as in training)
     pre_activation: bool = True
 
     def to_dict(self) -> dict[str, Any]:
@@ -128,4 +129,6 @@ def conv_unit(
         total=round(total + bias, DIGITS),
         value=round(float(output[channel, y, x]), DIGITS),
         output_size=(output.shape[1], output.shape[2]),
+        reads_picture=seen["input"].shape == inputs.shape
+        and bool(torch.equal(seen["input"], inputs)),
     )

@@ -153,3 +153,11 @@ export const generate = (id, noise) => request("POST", `/api/runs/${enc(id)}/gen
 /** One prediction over REST (the fallback when the predict socket is unavailable). */
 export const predict = (id, input, activations = true) =>
   request("POST", `/api/runs/${enc(id)}/predict${activations ? "?activations=true" : ""}`, input);
+
+/** Why the run says what it says of a drawing: {image, method, target?, layer?} →
+ *  {heatmap: H×W, signed, target, prediction, probabilities, input, layers (Grad-CAM per layer)}. */
+export const explain = (id, body) => request("POST", `/api/runs/${enc(id)}/explain`, body);
+
+/** One feature-map unit's arithmetic: {image, layer, channel, y, x} →
+ *  {patch, kernel, padded, bias, channel_sums, sum, total, value, stride, padding, …}. */
+export const explainUnit = (id, body) => request("POST", `/api/runs/${enc(id)}/explain/unit`, body);

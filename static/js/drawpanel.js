@@ -5,11 +5,13 @@
 // An autoencoder run answers with what it rebuilds from the drawing and the code it made.
 import * as api from "./api.js";
 import { DrawCanvas } from "./canvas.js";
+import { ExplainOverlay } from "./explainoverlay.js";
 import { classLabels, isImage, isMnist } from "./datasets.js";
 import { say } from "./dom.js";
 import { MapGrids } from "./featuremaps.js";
 import { PredictionView } from "./predictview.js";
 import { PredictSocket } from "./socket.js";
+import { UnitMath } from "./unitmath.js";
 
 const REFRESH_MS = 1500; // while a run trains, ask again so the answer follows the new weights
 
@@ -40,6 +42,11 @@ export class DrawPanel {
     this.pad = new DrawCanvas(canvas, {
       onChange: () => this.ask(),
     });
+    const drawing = () => (this.pad.hasInk ? this.pad.toDataURL() : null);
+    const why = root.querySelector("[data-role=why]"); // the draw page's "why did it say that?"
+    this.why = why ? new ExplainOverlay(why, { bars: root.querySelector("[data-role=bars]"), image: drawing }) : null;
+    const unit = root.querySelector("[data-testid=unit-math]");
+    this.unit = unit && maps ? new UnitMath(unit, maps, { image: drawing }) : null;
     root.querySelector("[data-testid=draw-clear]").addEventListener("click", () => {
       this.pad.clear();
       this.pad.canvas.focus();
@@ -70,6 +77,8 @@ export class DrawPanel {
       if (this.hint) this.hint.textContent = this.words.hint;
     }
     this.maps?.clear();
+    this.why?.setRun(runId);
+    this.unit?.setRun(runId);
     this.root.classList.remove("rebuilds");
     this.view.reset();
     this.ask();
@@ -86,6 +95,8 @@ export class DrawPanel {
     if (!this.pad.hasInk) {
       this.view.reset();
       this.maps?.clear();
+      this.why?.reset();
+      this.unit?.hide();
       if (this.mapsNote) this.mapsNote.hidden = false;
       say(this.message, "");
       return;
@@ -130,6 +141,7 @@ export class DrawPanel {
     say(this.message, "");
     this.root.classList.toggle("rebuilds", PredictionView.rebuilds(answer));
     this.view.show(answer);
+    this.why?.update(answer, this.view.bars.labels);
     if (this.maps) {
       this.maps.update(answer.activations ?? []);
       if (this.mapsNote) this.mapsNote.hidden = (answer.activations ?? []).length > 0;

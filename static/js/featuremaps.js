@@ -115,6 +115,7 @@ export class MapGrids {
       block.canvases.forEach((canvas, c) => {
         paint(canvas, bytes, layer.width, layer.height, c * size, this.lut);
         canvas.setAttribute("aria-label", `${this.unit} ${c + 1} of layer ${layer.path}`);
+        Object.assign(canvas.dataset, { path: layer.path, channel: String(c) }); // for clicks on a unit
       });
       const more = layer.channels > layer.shown ? ` (first ${layer.shown} of ${layer.channels})` : "";
       block.note.textContent = ` · ${layer.channels} ${this.unit}${more}`;
