@@ -106,7 +106,20 @@ def test_an_image_is_prepared_as_for_predict(served: Any) -> None:
     image = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
     answer = client.post(f"/api/runs/{runs['cnn']}/explain", json={"image": image})
     assert answer.status_code == 200, answer.text
-    assert answer.json()["method"] == "saliency"
+    body = answer.json()
+    assert body["method"] == "saliency"
+    # the ink's box in the drawing (rows 40..239, columns 120..159) became a 20×4 box of the digit
+    placement = body["placement"]
+    assert placement["size"] == [280, 280] and placement["source"] == [40, 120, 200, 40]
+    top, left, height, width = placement["digit"]
+    assert (height, width) == (20, 4)
+    inked = np.argwhere(np.asarray(body["input"]) > 0)
+    assert inked.min(axis=0).tolist() == [top, left]
+    assert inked.max(axis=0).tolist() == [top + height - 1, left + width - 1]
+    unprepared = {"pixels": ONE, "prepare": False}
+    assert (
+        client.post(f"/api/runs/{runs['cnn']}/explain", json=unprepared).json()["placement"] is None
+    )
 
 
 def test_what_cannot_be_explained_is_a_422_naming_why(served: Any) -> None:

@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from app.api.access import readable_run
 from app.api.deps import IdentityDep, PlaygroundDep, ShareQuery
 from app.api.errors import invalid_input
-from app.api.predict_input import PredictRequest, prepared_sample
+from app.api.predict_input import PredictRequest, drawing_placement, prepared_sample
 from app.inference.conv_paths import ExplainError
 from app.inference.explain import MethodName
 
@@ -73,16 +73,24 @@ def explain(
     Answers `{"method", "target", "prediction", "probabilities", "heatmap": H×W (0..1, or
     -1..1 when "signed"), "peak": the raw value that became 1, "signed", "step", "layer",
     "layers": Grad-CAM at every conv layer [{"path", "cam": h×w, "upsampled": H×W, "peak"}],
-    "input": the picture explained, as predict answers it}`.
+    "input": the picture explained, as predict answers it, "placement": where a drawing's ink
+    went in the prepared digit {"size": the drawing's [H, W], "source": the ink's box [top,
+    left, height, width] in it, "digit": that box in the 28×28 digit}, or null}`.
     Classifiers of pictures only.
     """
     readable_run(playground, run_id, identity, share)
-    sample = prepared_sample(body, playground.run_dataset(run_id))
+    dataset = playground.run_dataset(run_id)
+    sample = prepared_sample(body, dataset)
     try:
         answer = playground.explain(run_id, sample, body.method, body.target, body.layer)
     except ExplainError as error:
         raise _refused(error) from None
-    shown = {**answer.to_dict(), "input": np.round(sample, 4).tolist()}  # what it explains
+    placement = drawing_placement(body, dataset)
+    shown = {
+        **answer.to_dict(),
+        "input": np.round(sample, 4).tolist(),  # the picture explained
+        "placement": placement.to_dict() if placement is not None else None,
+    }
     return Response(json.dumps(shown), media_type="application/json")
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from app.data.registry import DatasetInfo
 from app.imaging import ImageError, decode_data_url, decode_sample, pixels_from_list, prepare_digit
+from app.imaging.digit import Placement, place_digit
 
 MAX_IMAGE_CHARS = 3_000_000  # a data URL of a 1024×1024 PNG fits
 MAX_FEATURES = 4096
@@ -110,3 +111,16 @@ def prepared_digit(request: PredictRequest) -> npt.NDArray[np.float32]:
             f"with prepare off the image must be 28×28, not {gray.shape[1]}×{gray.shape[0]}"
         )
     return gray
+
+
+def drawing_placement(request: PredictRequest, dataset: DatasetInfo) -> Placement | None:
+    """Where a drawing's ink went in the prepared MNIST digit, to map the digit's pixels back
+    onto the drawing; None when nothing was moved (another dataset, `prepare` off, no ink)."""
+    if dataset.name != "mnist" or not request.prepare or request.features is not None:
+        return None
+    gray = (
+        pixels_from_list(request.pixels)
+        if request.pixels is not None
+        else decode_data_url(request.image or "")
+    )
+    return place_digit(gray)[1]

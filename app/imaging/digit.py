@@ -8,6 +8,7 @@ the 10000 test digits: mean (13.99, 14.01), every one within half a pixel, so an
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -25,20 +26,45 @@ RESAMPLING = Image.Resampling.LANCZOS
 FloatImage = npt.NDArray[np.float32]
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where the preparation put a drawing: the ink's box in the drawing became a box of the
+    28×28 digit. Boxes are (top, left, height, width) in each one's own pixels."""
+
+    size: tuple[int, int]  # the drawing's (H, W)
+    source: tuple[int, int, int, int]  # the ink's box in the drawing
+    digit: tuple[int, int, int, int]  # where it lies in the 28×28 digit
+
+    def to_dict(self) -> dict[str, list[int]]:
+        """{"size", "source", "digit"} as lists."""
+        return {"size": [*self.size], "source": [*self.source], "digit": [*self.digit]}
+
+
 def prepare_digit(gray: npt.NDArray[np.generic]) -> FloatImage:
     """Any-size grayscale (H, W) in 0..1, either polarity → float32 (28, 28), white ink on black.
 
     A blank image (nothing above the noise level) gives all zeros rather than an error.
     """
+    return place_digit(gray)[0]
+
+
+def place_digit(gray: npt.NDArray[np.generic]) -> tuple[FloatImage, Placement | None]:
+    """`prepare_digit`, and where the drawing's ink went (None for a blank image)."""
     ink = _ink(_validated(gray))  # (H, W), 0 background .. 1 full ink
     inked_rows = np.flatnonzero(ink.max(axis=1) > 0)
     if inked_rows.size == 0:
-        return np.zeros((MNIST_SIDE, MNIST_SIDE), dtype=np.float32)
+        return np.zeros((MNIST_SIDE, MNIST_SIDE), dtype=np.float32), None
     inked_columns = np.flatnonzero(ink.max(axis=0) > 0)
-    crop = ink[
-        inked_rows[0] : inked_rows[-1] + 1, inked_columns[0] : inked_columns[-1] + 1
-    ]  # (h, w): the ink's bounding box
-    return _paste_centred(_fit_box(crop))
+    top, left = int(inked_rows[0]), int(inked_columns[0])
+    crop = ink[top : inked_rows[-1] + 1, left : inked_columns[-1] + 1]  # (h, w): the ink's box
+    patch = _fit_box(crop)  # (h', w')
+    at_top, at_left = _centred_at(patch)
+    digit = np.zeros((MNIST_SIDE, MNIST_SIDE), dtype=np.float32)
+    digit[at_top : at_top + patch.shape[0], at_left : at_left + patch.shape[1]] = patch
+    placed = Placement(
+        (ink.shape[0], ink.shape[1]), (top, left, *crop.shape), (at_top, at_left, *patch.shape)
+    )
+    return digit, placed
 
 
 def prepare_input(
@@ -109,8 +135,8 @@ def _fit_box(crop: FloatImage) -> FloatImage:
     return patch
 
 
-def _paste_centred(patch: FloatImage) -> FloatImage:
-    """Paste (h, w) ≤ 20×20 into 28×28 with its centre of mass at (14, 14), kept inside."""
+def _centred_at(patch: FloatImage) -> tuple[int, int]:
+    """(top, left) that put (h, w) ≤ 20×20's centre of mass at (14, 14) of 28×28, inside."""
     height, width = patch.shape
     mass = float(patch.sum())
     if mass > 0:
@@ -120,9 +146,7 @@ def _paste_centred(patch: FloatImage) -> FloatImage:
         centre_row, centre_column = (height - 1) / 2, (width - 1) / 2
     top = min(max(math.floor(MNIST_CENTRE - centre_row + 0.5), 0), MNIST_SIDE - height)
     left = min(max(math.floor(MNIST_CENTRE - centre_column + 0.5), 0), MNIST_SIDE - width)
-    digit = np.zeros((MNIST_SIDE, MNIST_SIDE), dtype=np.float32)
-    digit[top : top + height, left : left + width] = patch
-    return digit
+    return top, left
 
 
 def _shape(array: npt.NDArray[np.generic]) -> str:

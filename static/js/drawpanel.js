@@ -44,7 +44,9 @@ export class DrawPanel {
     });
     const drawing = () => (this.pad.hasInk ? this.pad.toDataURL() : null);
     const why = root.querySelector("[data-role=why]"); // the draw page's "why did it say that?"
-    this.why = why ? new ExplainOverlay(why, { bars: root.querySelector("[data-role=bars]"), image: drawing }) : null;
+    const padHeat = root.querySelector("[data-testid=why-pad]");
+    const bars = root.querySelector("[data-role=bars]");
+    this.why = why ? new ExplainOverlay(why, { bars, image: drawing, padHeat }) : null;
     const unit = root.querySelector("[data-testid=unit-math]");
     this.unit = unit && maps ? new UnitMath(unit, maps, { image: drawing }) : null;
     root.querySelector("[data-testid=draw-clear]").addEventListener("click", () => {

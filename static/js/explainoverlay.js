@@ -15,6 +15,44 @@ function grey(sample) {
   return sample[0].map((row, y) => row.map((_, x) => sample.reduce((s, ch) => s + ch[y][x], 0) / sample.length));
 }
 
+/** `heat` (H×W) as colour whose opacity is the heat: for laying over the drawing itself. */
+function heatLayer(heat) {
+  const height = heat.length;
+  const width = heat[0]?.length ?? 0;
+  const layer = document.createElement("canvas");
+  layer.width = width;
+  layer.height = height;
+  const image = new ImageData(Math.max(1, width), Math.max(1, height));
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const v = heat[y][x];
+      const at = (y * width + x) * 4;
+      image.data.set(v < 0 ? AGAINST : FOR, at);
+      image.data[at + 3] = Math.round(Math.min(1, Math.abs(v)) * 190);
+    }
+  }
+  layer.getContext("2d").putImageData(image, 0, 0);
+  return layer;
+}
+
+/** Lay `heat` (the prepared picture's frame) over the drawing on `canvas`, where the preparation
+ *  took each part from: `placement` maps the ink's box in the drawing to its box in the picture;
+ *  without one the picture is the whole drawing stretched. */
+export function paintOnDrawing(canvas, heat, placement) {
+  const [height, width] = placement?.size ?? [canvas.height, canvas.width];
+  const [top, left, boxH, boxW] = placement?.source ?? [0, 0, height, width];
+  const [atTop, atLeft, inH, inW] = placement?.digit ?? [0, 0, heat.length, heat[0]?.length ?? 0];
+  if (canvas.width !== width) canvas.width = width;
+  if (canvas.height !== height) canvas.height = height;
+  const ctx = canvas.getContext("2d");
+  ctx.clearRect(0, 0, width, height);
+  const sy = boxH / inH;
+  const sx = boxW / inW;
+  const layer = heatLayer(heat);
+  ctx.imageSmoothingEnabled = true;
+  ctx.drawImage(layer, left - atLeft * sx, top - atTop * sy, layer.width * sx, layer.height * sy);
+}
+
 /** Paint `heat` (H×W, 0..1 or −1..1) over the grey picture `under` (H×W) on `canvas`. */
 export function paintHeat(canvas, heat, under = null) {
   const height = heat.length;
@@ -39,10 +77,11 @@ export function paintHeat(canvas, heat, under = null) {
 export class ExplainOverlay {
   /** `root`: templates/partials/why_panel.html's [data-role=why]; `bars`: the probability bars'
    *  container; `image()`: the drawing as a data URL, or null when the pad is empty. */
-  constructor(root, { bars, image }) {
+  constructor(root, { bars, image, padHeat = null }) {
     this.root = root;
     this.bars = bars;
     this.image = image;
+    this.padHeat = padHeat; // a canvas over the drawing pad
     this.runId = null;
     this.method = "saliency";
     this.target = null; // null: the answer
@@ -58,6 +97,8 @@ export class ExplainOverlay {
     this.message = q("[data-role=why-message]");
     this.gradcam = q("[data-testid=why-method-gradcam]");
     this.gradcamNote = q("[data-testid=why-gradcam-note]");
+    this.onPad = q("[data-testid=why-on-pad]");
+    this.onPad.addEventListener("change", () => this.paintPad());
     for (const input of root.querySelectorAll("input[name=why-method]")) {
       input.addEventListener("change", () => {
         if (!input.checked) return;
@@ -91,6 +132,7 @@ export class ExplainOverlay {
     this.labels = labels;
     if (Array.isArray(answer.reconstruction)) {
       this.root.hidden = true; // an autoencoder: no class to explain
+      this.paintPad();
       return;
     }
     this.root.hidden = false;
@@ -154,6 +196,7 @@ export class ExplainOverlay {
     say(this.message, "");
     this.shown = answer;
     paintHeat(this.canvas, answer.heatmap, grey(answer.input));
+    this.paintPad();
     Object.assign(this.canvas.dataset, { method: answer.method, target: String(answer.target) });
     const layer = answer.layer ? ` at layer ${answer.layer}` : "";
     const key = answer.signed ? " (red: for it, blue: against it)" : "";
@@ -189,8 +232,17 @@ export class ExplainOverlay {
     });
   }
 
+  /** The heatmap over the drawing itself too, if asked for. */
+  paintPad() {
+    if (!this.padHeat) return;
+    const shown = this.shown && this.onPad.checked && !this.root.hidden;
+    this.padHeat.hidden = !shown;
+    if (shown) paintOnDrawing(this.padHeat, this.shown.heatmap, this.shown.placement);
+  }
+
   reset() {
     this.shown = null;
+    this.paintPad();
     this.canvas.getContext("2d").clearRect(0, 0, this.canvas.width, this.canvas.height);
     delete this.canvas.dataset.method;
     delete this.canvas.dataset.target;

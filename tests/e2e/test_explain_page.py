@@ -45,6 +45,18 @@ def test_the_heatmap_follows_the_drawing_method_and_class(
     expect(overlay).to_have_attribute("data-method", "saliency")
     expect(tab.get_by_test_id("why-caption")).to_contain_text("Saliency for")
     assert _coloured(tab) > 10
+    # … and over the drawing itself, where the preparation took the picture from
+    on_pad = tab.get_by_test_id("why-pad")
+    expect(on_pad).to_be_visible()
+    heat = tab.evaluate(
+        """() => { const c = document.querySelector('[data-testid=why-pad]');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0; for (let i = 3; i < d.length; i += 4) n += d[i] > 40; return n; }"""
+    )
+    assert heat > 100, heat
+    tab.get_by_test_id("why-on-pad").uncheck()
+    expect(on_pad).to_be_hidden()
+    tab.get_by_test_id("why-on-pad").check()
 
     tab.get_by_test_id("why-method-integrated_gradients").check()
     expect(overlay).to_have_attribute("data-method", "integrated_gradients")
