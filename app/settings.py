@@ -124,6 +124,13 @@ class Settings(BaseSettings):
         default=5, ge=1, description="queued + running runs one user may have; more get 429"
     )
     max_epochs: int = Field(default=50, ge=1, le=200, description="most epochs one run may train")
+    epoch_checkpoints: int = Field(
+        default=20,
+        ge=3,
+        le=1000,
+        description="epoch checkpoints one run keeps (to branch from, for the time strip); over "
+        "the cap the closest-spaced go, never the first, the best or the newest",
+    )
     rate_limit_per_minute: int = Field(
         default=1200, ge=0, description="requests one user may make per minute; 0: no limit"
     )

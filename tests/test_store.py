@@ -318,6 +318,8 @@ def test_datasets_of_an_older_database_gain_share_tokens(tmp_path: Path) -> None
     with sqlite3.connect(data / "playground.sqlite3") as conn:  # as version 5 left it
         conn.execute("DROP INDEX datasets_by_share_token")
         conn.execute("ALTER TABLE datasets DROP COLUMN share_token")
+        for column in ("parent_run_id", "branch_epoch", "branch_note"):  # version 7's
+            conn.execute(f"ALTER TABLE runs DROP COLUMN {column}")
         conn.execute("PRAGMA user_version = 5")
     with Store(data) as store:
         old = store.get_dataset("ds_old")

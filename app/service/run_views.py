@@ -41,6 +41,9 @@ class RunPublic(BaseModel):
     eta_s: float | None  # seconds until the run ends, while it is queued or trains
     latest: dict[str, Any] | None  # the newest step point and epoch summary
     starter: bool = False  # the run the server trained for newcomers
+    parent_run_id: str | None = None  # a branch: the run it started from …
+    branch_epoch: int | None = None  # … at the end of this epoch of the parent
+    branch_note: str | None = None  # … and what carried over (weights, optimizer state)
 
 
 class RunCreated(BaseModel):
@@ -129,6 +132,9 @@ def _view(
         ),
         latest=latest or None,
         starter=record.starter,
+        parent_run_id=record.parent_run_id,
+        branch_epoch=record.branch_epoch,
+        branch_note=record.branch_note,
     )
 
 

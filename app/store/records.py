@@ -65,6 +65,9 @@ class RunRecord:
     owner: str | None = None  # who started it (a client or user id); None: anyone
     share_token: str | None = None  # whoever has it may read (not control) the run
     starter: bool = False  # the run the server trains for newcomers; everyone may read it
+    parent_run_id: str | None = None  # a branch: the run it started from (may be deleted since)
+    branch_epoch: int | None = None  # … and the parent's epoch whose weights it started from
+    branch_note: str | None = None  # … and what carried over (the optimizer state or not)
 
 
 def new_id() -> str:

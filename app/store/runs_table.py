@@ -68,6 +68,9 @@ def _run_from_row(row: sqlite3.Row, data_dir: Path) -> RunRecord:
         owner=row["owner"],
         share_token=row["share_token"],
         starter=bool(row["starter"]),
+        parent_run_id=row["parent_run_id"],
+        branch_epoch=row["branch_epoch"],
+        branch_note=row["branch_note"],
     )
 
 
@@ -90,8 +93,10 @@ class RunsTable(Database):
         owner: str | None = None,
         max_active: int | None = None,
         starter: bool = False,
+        branch: tuple[str, int, str] | None = None,
     ) -> RunRecord:
-        """Queue a new run of the model (`starter`: the run made for newcomers).
+        """Queue a new run of the model (`starter`: the run made for newcomers; `branch`: the
+        parent run, its epoch and a note, for a run that starts from the parent's weights).
 
         Raises NotFoundError if the model does not exist, LimitError if `owner` already has
         `max_active` queued, running or paused runs (checked in the same transaction).
@@ -107,9 +112,10 @@ class RunsTable(Database):
                 ).fetchone()[0]
                 if active >= max_active:
                     raise LimitError(active, max_active)
+            parent, epoch, note = branch or (None, None, None)
             conn.execute(
-                "INSERT INTO runs (id, model_id, config, status, created_at, owner, starter)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO runs (id, model_id, config, status, created_at, owner, starter,"
+                " parent_run_id, branch_epoch, branch_note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     model_id,
@@ -118,6 +124,9 @@ class RunsTable(Database):
                     time.time(),
                     owner,
                     int(starter),
+                    parent,
+                    epoch,
+                    note,
                 ),
             )
             row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()

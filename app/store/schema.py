@@ -82,5 +82,10 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE datasets ADD COLUMN share_token TEXT;
     CREATE UNIQUE INDEX datasets_by_share_token ON datasets (share_token);
     """,
+    """
+    ALTER TABLE runs ADD COLUMN parent_run_id TEXT;
+    ALTER TABLE runs ADD COLUMN branch_epoch INTEGER;
+    ALTER TABLE runs ADD COLUMN branch_note TEXT;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

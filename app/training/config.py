@@ -114,6 +114,12 @@ class TrainConfig(BaseModel):
     probe_index: int = Field(
         default=0, ge=0, le=9_999, description="the validation digit shown in feature maps"
     )
+    frozen: tuple[str, ...] = Field(
+        default=(),
+        max_length=64,
+        description="paths of layers (as in the model summary: '0', or '5.1' inside residual "
+        "block 5) whose weights do not train",
+    )
 
     @field_validator("dataset", mode="before")
     @classmethod

@@ -43,7 +43,7 @@ from app.training.recorder import ActiveRun, Listener, Recorder, RecordingSink
 from app.training.recovery import recover, requeue_interrupted
 from app.training.scheduler import Scheduler
 from app.training.stored_weights import StoredWeights
-from app.training.tasks import task_of
+from app.training.tasks import check_frozen, task_of
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class RunManager:
         remote_device = self._executor.device()
         if remote_device is not None:  # runs train where the executor is, not here
             self.device = torch.device(remote_device)
-        self.recorder = Recorder(store)
+        self.recorder = Recorder(store, self.settings.epoch_checkpoints)
         self.scheduler = Scheduler(self._execute, self._slots)
 
     # -- life cycle --------------------------------------------------------------------------
@@ -203,13 +203,43 @@ class RunManager:
         model = self.create_model(name, model_spec, owner)
         return self.submit(model.id, train_config, owner)
 
+    def check(self, spec: object, config: TrainConfig) -> TrainConfig:
+        """The config completed for the spec, as `submit` checks it (ConfigError, SpecError)."""
+        if config.epochs > self.settings.max_epochs:
+            most = self.settings.max_epochs
+            raise ConfigError(
+                [("epochs", f"this server trains at most {most}, got {config.epochs}")]
+            )
+        return self._check_trainable(spec, config)[1]
+
+    def queue_stored(self, record: RunRecord, reason: str) -> RunRecord:
+        """Queue a run the store holds with its first checkpoint (a branch) to go on from it."""
+        seq = SeqCounter(record.last_seq + 1)
+        active = ActiveRun(record.id, self.device, seq, owner=record.owner, resume=True)
+        self._announce(active, RunStatus.QUEUED, reason)
+        self._enqueue(active)
+        return self._record(record.id)
+
+    def run_record(self, run_id: str) -> RunRecord:
+        """The run (NotFoundError)."""
+        return self._record(run_id)
+
+    def model_record(self, model_id: str) -> ModelRecord:
+        """The model (NotFoundError)."""
+        model = self.store.get_model(model_id)
+        if model is None:
+            raise NotFoundError(f"no model {model_id}")
+        return model
+
     def _check_trainable(self, spec: object, config: TrainConfig) -> tuple[ModelSpec, TrainConfig]:
         """The parsed spec and the config completed for its dataset (see `fit_config`), if the
         model can learn the dataset (SpecError, ConfigError)."""
         limits = self.settings.spec_limits()
         model_spec = parse_spec(spec, limits)
         dataset = dataset_info(self.datasets, config.dataset)
-        config = task_of(config).check(model_spec, summarize(model_spec, limits), config, dataset)
+        summary = summarize(model_spec, limits)
+        config = task_of(config).check(model_spec, summary, config, dataset)
+        check_frozen(summary, config)
         return model_spec, config
 
     def delete_run(self, run_id: str) -> None:

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -21,6 +22,7 @@ import torch
 from app.store import RunStatus, Store, checkpoint_dir, save_checkpoint
 from app.training.checkpoint_meta import CheckpointMeta
 from app.training.control import RunControl
+from app.training.epoch_checkpoints import keep_epoch
 from app.training.events import FRAME_TYPES, Event, SeqCounter, StatusEvent
 from app.training.job import disk_problem
 from app.training.outputs import TrainingError, TrainingState, TrainResult, WeightSnapshot
@@ -56,8 +58,9 @@ class ActiveRun:
 class Recorder:
     """Persists each run's events and end in the store, then calls the listeners."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, epoch_checkpoints: int = 20) -> None:
         self.store = store
+        self.epoch_checkpoints = epoch_checkpoints  # the cap (see app.training.epoch_checkpoints)
         self._lock = threading.Lock()
         self._listeners: tuple[Listener, ...] = ()
 
@@ -128,6 +131,22 @@ class Recorder:
             best_val_accuracy=meta.best_val_accuracy,
             checkpoint=str(path),
         )
+        if not meta.final:  # taken at an epoch's end (a final one may hold other weights)
+            self._keep_epoch(active, path, meta)
+
+    def _keep_epoch(self, active: ActiveRun, path: Path, meta: CheckpointMeta) -> None:
+        """Keep the checkpoint as its epoch's; failing that loses no progress, so it is logged."""
+        try:
+            keep_epoch(
+                self.store.data_dir,
+                active.run_id,
+                path,
+                meta.epoch,
+                meta.best_epoch,
+                self.epoch_checkpoints,
+            )
+        except OSError:
+            logger.warning("run %s: cannot keep epoch %d", active.run_id, meta.epoch, exc_info=True)
 
     def end(
         self,

@@ -12,8 +12,9 @@ from torch import nn
 from app.data.dataset import Dataset
 from app.data.registry import DatasetInfo
 from app.nn import ModelSpec, ModelSummary
-from app.training.config import TrainConfig
+from app.training.config import ConfigError, TrainConfig
 from app.training.control import RunControl
+from app.training.freezing import frozen_issues
 from app.training.gan.parts import gan_parts
 from app.training.gan.task import check_gan, train_gan
 from app.training.job import RunJob, RunSink
@@ -53,11 +54,14 @@ class Task:
     parts: Parts = whole_model_only
     export_default: str = "model"  # what an export gives unless a part is asked for
     total_steps: TotalSteps = dataset_steps
+    branches: bool = False  # trained by the Trainer: can freeze layers and branch from an epoch
 
 
 TASKS: dict[str, Task] = {
-    "classify": Task("classify", check_supervised, train_supervised),
-    "autoencode": Task("autoencode", check_supervised, train_supervised, autoencoder_parts),
+    "classify": Task("classify", check_supervised, train_supervised, branches=True),
+    "autoencode": Task(
+        "autoencode", check_supervised, train_supervised, autoencoder_parts, branches=True
+    ),
     "dqn": Task("dqn", check_dqn, train_dqn, total_steps=dqn_total_steps),
     "gan": Task("gan", check_gan, train_gan, gan_parts, export_default="generator"),
 }
@@ -66,6 +70,19 @@ TASKS: dict[str, Task] = {
 def task_of(config: TrainConfig) -> Task:
     """The task a config asks for (its name was checked when the config was parsed)."""
     return TASKS[task_name(config.task)]
+
+
+def check_frozen(summary: ModelSummary, config: TrainConfig) -> None:
+    """ConfigError naming each `frozen` path that is no layer with weights (or when the task
+    cannot freeze layers at all)."""
+    if not config.frozen:
+        return
+    task = task_of(config)
+    if not task.branches:
+        raise ConfigError([("frozen", f"a {task.name} run cannot freeze layers")])
+    issues = frozen_issues(summary, config.frozen)
+    if issues:
+        raise ConfigError(issues)
 
 
 def train_job(job: RunJob, dataset: Dataset, control: RunControl, sink: RunSink) -> TrainResult:
