@@ -219,6 +219,16 @@ def test_units_out_of_range_name_the_field(mnist: Mnist) -> None:
     assert refused.value.field == "layer"
 
 
+def test_a_unit_picked_on_a_downsampled_map_is_the_one_under_it(mnist: Mnist) -> None:
+    model = run_model(UNIT_SPEC)
+    inputs = model_input(mnist.test.images[4])
+    unit = conv_unit(model, inputs, "0", 1, 3, 13, shown=(14, 14))  # a 28×28 map shown 14×14
+    assert (unit.y, unit.x) == (6, 26)
+    assert unit.value == pytest.approx(float(_feature_map(model, "0", inputs)[1, 6, 26]), abs=1e-5)
+    with pytest.raises(ExplainError, match=r"y must be 0\.\.13"):
+        conv_unit(model, inputs, "0", 1, 14, 0, shown=(14, 14))
+
+
 SMALL_CNN = {
     "input_shape": [1, 28, 28],
     "layers": [

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Body, Response
-from pydantic import Field
+from pydantic import Field, field_validator
 from starlette.exceptions import HTTPException
 
 from app.api.access import readable_run
@@ -52,6 +52,18 @@ class UnitRequest(PredictRequest):
     channel: int = Field(ge=0, le=_MAX_INDEX, description="the output channel")
     y: int = Field(ge=0, le=_MAX_INDEX, description="the unit's row in the feature map")
     x: int = Field(ge=0, le=_MAX_INDEX, description="the unit's column in the feature map")
+    shown: tuple[int, int] | None = Field(
+        default=None,
+        description="[height, width] of the copy of the map y and x were picked on, if it was "
+        "shown smaller than the layer's own (predict's activations are at most 28×28)",
+    )
+
+    @field_validator("shown")
+    @classmethod
+    def _positive(cls, shown: tuple[int, int] | None) -> tuple[int, int] | None:
+        if shown is not None and not (0 < shown[0] <= _MAX_INDEX and 0 < shown[1] <= _MAX_INDEX):
+            raise ValueError("shown: both sides must be positive")
+        return shown
 
 
 def _refused(error: ExplainError) -> HTTPException:
@@ -109,7 +121,9 @@ def explain_unit(
     readable_run(playground, run_id, identity, share)
     sample = prepared_sample(body, playground.run_dataset(run_id))
     try:
-        unit = playground.explain_unit(run_id, sample, body.layer, body.channel, body.y, body.x)
+        unit = playground.explain_unit(
+            run_id, sample, body.layer, body.channel, body.y, body.x, body.shown
+        )
     except ExplainError as error:
         raise _refused(error) from None
     return Response(json.dumps(unit.to_dict()), media_type="application/json")

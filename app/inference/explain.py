@@ -281,7 +281,14 @@ class Explainer:
         return self._predictor.model_input(model, sample)
 
     def unit(
-        self, run_id: str, sample: npt.NDArray[np.float32], layer: str, channel: int, y: int, x: int
+        self,
+        run_id: str,
+        sample: npt.NDArray[np.float32],
+        layer: str,
+        channel: int,
+        y: int,
+        x: int,
+        shown: tuple[int, int] | None = None,
     ) -> Unit:
         """The arithmetic of one feature-map unit of the run's conv layer `layer` for a prepared
         sample (any run that reads pictures, not only classifiers)."""
@@ -292,4 +299,4 @@ class Explainer:
                 "run_id", f"this '{task}' run does not read pictures: it has no feature maps of one"
             )
         inputs = self._predictor.model_input(model, sample)  # (1, *input_shape)
-        return conv_unit(model, inputs, layer, channel, y, x)
+        return conv_unit(model, inputs, layer, channel, y, x, shown)

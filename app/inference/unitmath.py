@@ -65,10 +65,17 @@ def _check(name: str, value: int, size: int) -> None:
 
 
 def conv_unit(
-    model: RunModel, inputs: torch.Tensor, path: str, channel: int, y: int, x: int
+    model: RunModel,
+    inputs: torch.Tensor,
+    path: str,
+    channel: int,
+    y: int,
+    x: int,
+    shown: tuple[int, int] | None = None,
 ) -> Unit:
     """The arithmetic behind the feature map value at (channel, y, x) of the conv layer at
-    `path` for `inputs` (1, *input_shape); ExplainError naming the field that is out of range."""
+    `path` for `inputs` (1, *input_shape); ExplainError naming the field that is out of range.
+    `shown`: the (height, width) of a smaller copy of the map that (y, x) was picked on."""
     path, conv = conv_layer(model, path)
     seen: dict[str, torch.Tensor] = {}
 
@@ -85,6 +92,10 @@ def conv_unit(
         biases = conv.bias.detach().double() if conv.bias is not None else None  # (O,)
     source, output = seen["input"][0].double(), seen["output"][0]  # (C, H, W), (O, OH, OW)
     _check("channel", channel, output.shape[0])
+    if shown is not None:  # picked on a downsampled map: the unit under the same spot
+        _check("y", y, shown[0])
+        _check("x", x, shown[1])
+        y, x = (y * output.shape[1]) // shown[0], (x * output.shape[2]) // shown[1]
     _check("y", y, output.shape[1])
     _check("x", x, output.shape[2])
     bias = float(biases[channel]) if biases is not None else 0.0

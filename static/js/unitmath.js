@@ -53,6 +53,7 @@ export class UnitMath {
       channel: Number(canvas.dataset.channel),
       y: at(event.clientY - box.top, box.height, canvas.height),
       x: at(event.clientX - box.left, box.width, canvas.width),
+      shown: [canvas.height, canvas.width], // maps larger than 28×28 are shown downsampled
     };
     const asked = ++this.asked;
     try {
