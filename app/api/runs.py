@@ -379,7 +379,10 @@ def read_confusion_cell(
 
 @router.get(
     "/runs/{run_id}/export",
-    responses={**_STATE, 200: {"content": {"application/octet-stream": {}}}},
+    responses={
+        **_STATE,
+        200: {"content": {"application/octet-stream": {}, "text/x-python": {}}},
+    },
     response_class=Response,
 )
 def export_run(
