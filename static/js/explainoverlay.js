@@ -173,6 +173,7 @@ export class ExplainOverlay {
     const body = { image, method: this.method };
     if (this.target !== null) body.target = this.target;
     this.root.dataset.busy = "true";
+    if (!this.shown) this.caption.textContent = "Working out why… (the first answer takes a few seconds)";
     try {
       const answer = await api.explain(runId, body);
       if (runId === this.runId && this.image()) this.show(answer);
