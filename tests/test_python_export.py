@@ -128,6 +128,20 @@ def _same_outputs(exported: nn.Module, built: nn.Module, input_shape: list[int])
     torch.testing.assert_close(exported(inputs), built(inputs))
 
 
+def assert_lint_clean(source: str) -> None:
+    """ruff check passes with its default rules, and ruff format leaves the file as it is."""
+    for command in (["check", "--isolated", "-"], ["format", "--isolated", "-"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "ruff", *command],
+            input=source,
+            text=True,
+            capture_output=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout == source, "ruff format would change the file"
+
+
 def test_every_layer_type_has_a_writer_and_a_sample() -> None:
     assert set(LAYER_WRITERS) == set(LAYER_KINDS) == set(SAMPLES)
     with pytest.raises(ValueError, match="two code writers"):
@@ -139,7 +153,9 @@ def test_each_writer_builds_what_the_builder_builds(layer_type: str) -> None:
     input_shape, layers = SAMPLES[layer_type]
     spec = {"input_shape": input_shape, "layers": layers, "weight_init": "xavier_uniform"}
     built = build_model(spec, seed=1)
-    source = python_script(spec, {"schedule": "none"}, title=layer_type)
+    config = {"optimizer": "sgd", "schedule": "step", "regularization": "l2"}
+    source = python_script(spec, {**config, "regularization_rate": 0.01}, title=layer_type)
+    assert_lint_clean(source)
     model = _load(source)["Model"]()
     assert sum(p.numel() for p in model.parameters()) == built.summary.total_params
     _same_outputs(model, built.module, input_shape)
@@ -173,13 +189,7 @@ def test_each_preset_runs_alone_with_torch_only(preset: str, tmp_path: Path) -> 
     raw = json.loads((PRESET_DIR / f"{preset}.json").read_text())
     config = raw.get("config") or {}
     source = python_script(raw["spec"], config, title=preset, part=WHOLE)
-    subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--isolated", "-"],
-        input=source,
-        text=True,
-        check=True,
-        capture_output=True,
-    )
+    assert_lint_clean(source)
     (tmp_path / "exported.py").write_text(source)
     built = build_model(raw["spec"], seed=3)
     weights = export_model(built.module, tuple(built.summary.input_shape), "safetensors", {})
