@@ -257,7 +257,7 @@ def test_gradcam_of_a_trained_cnn_lies_on_the_ink(mnist: Mnist) -> None:
         mean_mass.append(heat[near_ink].sum() / heat.sum())
         mean_area.append(near_ink.mean())
     mass, area = float(np.mean(mean_mass)), float(np.mean(mean_area))
-    assert mass > 0.7 and mass > 1.4 * area, (mass, area)
+    assert mass > 0.6 and mass > 1.6 * area, (mass, area)  # measured: 0.735 on 39% of the area
 
 
 def _train(module: nn.Module, mnist: Mnist, steps: int) -> None:
