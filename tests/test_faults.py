@@ -394,7 +394,10 @@ def test_no_space_for_a_checkpoint_keeps_the_previous_one(
         assert record.checkpoint is not None and record.epoch == 1
         kept = load_checkpoint(record.checkpoint)
         assert kept.meta["epoch"] == 1
-        assert list(Path(record.checkpoint).parent.iterdir()) == [Path(record.checkpoint)]
+        directory = Path(record.checkpoint).parent
+        assert sorted(directory.iterdir()) == [Path(record.checkpoint), directory / "epochs"]
+        kept_epochs = [path.name for path in (directory / "epochs").iterdir()]
+        assert kept_epochs == ["epoch-00001.safetensors"]  # no partial copy of epoch 2
         weights = manager.latest_weights(run.id)  # predictions use the kept epoch
         assert weights is not None and weights.epoch == 1
 

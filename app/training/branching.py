@@ -18,8 +18,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-import torch
-
 from app.nn import SpecLimits, build_model
 from app.store import (
     CheckpointError,
@@ -32,8 +30,7 @@ from app.store.records import RunRecord
 from app.training.checkpoint_meta import CheckpointMeta
 from app.training.config import ConfigError, TrainConfig, parse_config
 from app.training.epoch_checkpoints import epoch_path, kept_epochs
-from app.training.freezing import trainable_names, trainable_parameters
-from app.training.optim import make_optimizer
+from app.training.freezing import trainable_names
 from app.training.outputs import TrainingState
 from app.training.recorder import CHECKPOINT_NAME
 from app.training.tasks import task_of
@@ -131,19 +128,31 @@ def _carry_optimizer(
             f"{config.optimizer} starts fresh"
         )
     old_names = trainable_names(build_model(dict(spec), limits).module, parent.frozen)
-    module = build_model(dict(spec), limits).module
-    parameters = trainable_parameters(module, config.frozen)
-    new_names = [name for name, parameter in module.named_parameters() if parameter.requires_grad]
-    fresh = make_optimizer(parameters, config, torch.device("cpu")).state_dict()
+    new_names = trainable_names(build_model(dict(spec), limits).module, config.frozen)
     old_state: dict[Any, Any] = state.get("state", {})
     by_name = {name: old_state[i] for i, name in enumerate(old_names) if i in old_state}
     carried = {i: by_name[name] for i, name in enumerate(new_names) if name in by_name}
+    group = dict(state["param_groups"][0])  # one group; the same optimizer: the same keys
+    for key, value in _hyperparameters(config).items():
+        if key in group:
+            group[key] = value
+    group["params"] = list(range(len(new_names)))
     note = f"{config.optimizer} state carried over"
     if len(carried) < len(new_names):
         note += f" ({len(new_names) - len(carried)} parameters start fresh)"
     if config.frozen:
         note += f"; frozen layers: {', '.join(config.frozen)}"
-    return {"state": carried, "param_groups": fresh["param_groups"]}, note
+    return {"state": carried, "param_groups": [group]}, note
+
+
+def _hyperparameters(config: TrainConfig) -> dict[str, Any]:
+    """What the config sets in an optimizer's param group (as app.training.optim builds it)."""
+    return {
+        "lr": config.lr,
+        "weight_decay": config.weight_decay,
+        "momentum": config.momentum,
+        "nesterov": config.nesterov,
+    }
 
 
 def epoch_state(manager: RunManager, parent: RunRecord, epoch: int) -> TrainingState:

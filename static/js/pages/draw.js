@@ -7,6 +7,7 @@ import { h, need, say } from "../dom.js";
 import { DrawPanel } from "../drawpanel.js";
 import * as fmt from "../format.js";
 import { describeLayer, summaryRows } from "../summary.js";
+import { TimeStrip } from "../timestrip.js";
 
 const HAS_WEIGHTS = new Set(["running", "paused", "completed", "stopped", "interrupted"]);
 const POLL_MS = 3000;
@@ -23,6 +24,7 @@ const state = { runs: [], datasets: [], layers: new Map(), timer: null };
 const panel = new DrawPanel(need("[data-draw-panel]"), {
   describeLayer: (path) => describeLayer(state.layers, path),
 });
+const strip = new TimeStrip(need("[data-time-strip]"), need("[data-testid=draw-canvas]"), need("[data-testid=draw-clear]"));
 
 function label(run) {
   const acc = run.best_val_accuracy !== null && run.best_val_accuracy !== undefined ? ` · ${fmt.percent(run.best_val_accuracy)}` : "";
@@ -85,6 +87,8 @@ async function choose() {
   }
   panel.setRun(id, run ? datasetOf(run) : null);
   panel.setLive(run?.status === "running");
+  strip.setRun(id);
+  strip.setLive(run?.status === "running");
 }
 
 /** Keep the statuses fresh while something trains (a run may finish or a new one start). */
@@ -100,6 +104,7 @@ async function refresh() {
         els.status.textContent = run.status;
         els.status.className = `badge ${run.status}`;
         panel.setLive(run.status === "running");
+        strip.setLive(run.status === "running");
       }
     }
   } catch {
