@@ -28,6 +28,7 @@ from app.store import (
     load_checkpoint,
     save_checkpoint,
 )
+from app.store.checkpoints import load_model_state
 
 SPEC: dict[str, Any] = {
     "name": "tiny — μ",
@@ -498,3 +499,21 @@ def test_checkpoint_dir_validates_run_id(tmp_path: Path) -> None:
     for bad in ("", "../etc", "a/b", "a.b", "a b", "x" * 65, "é"):
         with pytest.raises(ValueError):
             checkpoint_dir(tmp_path, bad)
+
+
+def test_the_weights_alone_can_be_read_from_a_checkpoint(tmp_path: Path) -> None:
+    model = nn.Linear(3, 2)
+    optimizer = torch.optim.Adam(model.parameters())
+    model(torch.ones(1, 3)).sum().backward()
+    optimizer.step()
+    path = tmp_path / "epoch.safetensors"
+    save_checkpoint(
+        path, model.state_dict(), optimizer.state_dict(), {"epoch": 2, "rng": torch.ones(2)}
+    )
+    weights, meta = load_model_state(path)
+    assert weights.keys() == model.state_dict().keys()
+    assert all(torch.equal(weights[k], v) for k, v in model.state_dict().items())
+    assert meta == {"epoch": 2}  # tensors (random states) are left out
+    path.write_bytes(path.read_bytes()[:20])
+    with pytest.raises(CheckpointError):
+        load_model_state(path)

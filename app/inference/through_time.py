@@ -17,9 +17,9 @@ import torch
 
 from app.inference.predictor import Predictor
 from app.nn import SpecLimits, build_model
-from app.store import CheckpointError, load_checkpoint
+from app.store import CheckpointError
+from app.store.checkpoints import load_model_state
 from app.training import parse_config
-from app.training.checkpoint_meta import CheckpointMeta
 from app.training.epoch_checkpoints import epoch_path, kept_epochs
 from app.training.objectives import objective_for
 from app.training.optim import probabilities
@@ -54,16 +54,16 @@ def through_time(
     answers: list[dict[str, Any]] = []
     for epoch in kept_epochs(data_dir, run_id):
         try:
-            stored = load_checkpoint(epoch_path(data_dir, run_id, epoch))
+            weights, meta = load_model_state(epoch_path(data_dir, run_id, epoch))
         except CheckpointError:
             continue  # thinned out meanwhile
-        module.load_state_dict(stored.model_state)
+        module.load_state_dict(weights)
         with torch.inference_mode():
             probs = probabilities(module(inputs), loss)[0].tolist()  # (C,)
         answers.append(
             {
                 "epoch": epoch,
-                "step": CheckpointMeta.from_dict(stored.meta).step,
+                "step": meta.get("step"),
                 "prediction": int(np.argmax(probs)),
                 "probabilities": [round(p, 6) for p in probs],
             }

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import safe_open
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save_file
 from torch import Tensor
@@ -225,6 +226,27 @@ def _read_metadata(data: bytes, path: Path) -> dict[str, str]:
             f"{path} is not an NN Playground checkpoint (version {FORMAT_VERSION})"
         )
     return metadata
+
+
+def load_model_state(path: Path | str) -> tuple[dict[str, Tensor], dict[str, Any]]:
+    """Only the weights and the meta of a checkpoint, read from its memory map without the
+    optimizer state or the checksum (for reading many epochs' weights quickly); raises
+    CheckpointError if the file cannot be read."""
+    path = Path(path)
+    try:
+        with safe_open(str(path), framework="pt") as file:
+            metadata = file.metadata() or {}
+            if metadata.get("nnp.version") != FORMAT_VERSION:
+                raise CheckpointError(f"{path} is not an NN Playground checkpoint")
+            names = json.loads(metadata["nnp.model_keys"])
+            state = {name: file.get_tensor(_MODEL_PREFIX + name) for name in names}
+            meta = json.loads(metadata["nnp.meta"])
+    except CheckpointError:
+        raise
+    except Exception as error:  # OSError, SafetensorError, a bad key or JSON
+        raise CheckpointError(f"cannot read checkpoint {path}: {error}") from error
+    plain = {k: v for k, v in meta.items() if not isinstance(v, dict | list)}
+    return state, plain
 
 
 def load_checkpoint(path: Path | str, device: str | torch.device = "cpu") -> Checkpoint:
