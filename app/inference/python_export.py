@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from app.data import mean_std
+from app.data.dataset import TaskKind
 from app.data.registry import dataset_key
 from app.inference.codegen.helpers import HELPERS
 from app.inference.codegen.layers import LAYER_WRITERS, Context
@@ -22,7 +23,10 @@ from app.inference.export import WHOLE, model_part
 from app.nn import DEFAULT_LIMITS, LAYER_KINDS, LayerSummary, SpecLimits, build_model
 from app.training import parse_config
 from app.training.config import TrainConfig
+from app.training.objectives import objective_for
 from app.training.task_params import task_name
+
+TRAINABLE = ("classify", "autoencode")  # what a script's main trains (on MNIST)
 
 
 def python_script(
@@ -42,15 +46,23 @@ def python_script(
     layers = [built.spec.layers[index] for index in indices]
     rows = [built.summary.layers[index] for index in indices]
     dataset = dataset_key(train_config.dataset)
-    trains = task_name(train_config.task) == "classify" and dataset == "mnist"
+    task = task_name(train_config.task)
+    trains = task in TRAINABLE and dataset == "mnist"
+    if dataset == "mnist":  # completed as a run's is (an autoencoder's pixels stay in 0..1)
+        train_config = objective_for(train_config, TaskKind.CLASSIFICATION).fit(train_config)
     trains = trains and part == WHOLE and math.prod(piece.input_shape) == 28 * 28
     helpers: set[str] = {"read_mnist"} if trains else set()
     model = _model_class(layers, rows, piece.input_shape, built.spec.weight_init, helpers)
     input_shape, output_shape = shape(piece.input_shape), shape(rows[-1].output_shape)
     if trains:
-        main = training_source(train_config, output_shape).strip() + "\n\n\n" + TRAIN_MAIN.strip()
+        main = (
+            training_source(train_config, task, output_shape).strip()
+            + "\n\n\n"
+            + TRAIN_MAIN.strip()
+        )
     else:
-        text = note(task_name(train_config.task), dataset, part)
+        reason = "dataset" if task in TRAINABLE and part == WHOLE else task
+        text = note(reason, dataset, part)
         main = forward_main(text, input_shape, output_shape)
     header = _header(title, part, train_config, trains) + "\n\n" + _imports(trains)
     sections = [

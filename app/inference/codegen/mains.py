@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> None:
     (images, labels), validation, test = read_mnist(args.data)
     if args.epochs > 0:
         train(model, images, labels, validation, args.epochs, args.max_steps)
-    print(f"test accuracy {accuracy(model, *test):.4f}")
+    print(f"test {METRIC} {evaluate(model, *test):.4f}")
 """
 
 FORWARD_MAIN = Template('''
@@ -42,16 +42,16 @@ def main(argv: list[str] | None = None) -> None:
     print(NOTE)
 ''')
 
-# Why a run's script does not train, by its task: what the model is and what to do instead.
+# Why a run's script does not train (its dataset, or its task): what to do instead.
 NOTES = {
-    "classify": (
+    "dataset": (
         "This run trained on {dataset}; the training loop of these scripts reads MNIST's\n"
         "pickle only, so this one builds the model, loads the weights and runs a batch."
     ),
     "autoencode": (
-        "This is {what} of an autoencoder (task autoencode). Training one (the input is\n"
-        "its own target) is not written out here: train it in the playground and load\n"
-        "its weights with --weights."
+        "This is {what} of an autoencoder (task autoencode), which does not train alone:\n"
+        "export the whole model (part=model) for a script that trains it, or load the\n"
+        "weights of this part with --weights."
     ),
     "gan": (
         "This is {what} of a GAN (task gan). Its adversarial training (generator against\n"
@@ -66,10 +66,11 @@ NOTES = {
 }
 
 
-def note(task: str, dataset: str, part: str) -> str:
-    """What a script that does not train says about its model."""
+def note(reason: str, dataset: str, part: str) -> str:
+    """What a script that does not train says about its model: why (a task's name, or
+    "dataset" for a run on another dataset than MNIST)."""
     what = "the whole model" if part == "model" else f"the {part}"
-    return NOTES[task].format(dataset=dataset, what=what)
+    return NOTES[reason].format(dataset=dataset, what=what)
 
 
 def forward_main(note_text: str, input_shape: str, output_shape: str) -> str:

@@ -1,5 +1,5 @@
 """The training half of an exported script, from the run's config: optimizer, schedule, loss,
-and the `main` that fits the run's task (a name → writer map, like the layers)."""
+and what the model learns (classes, or to rebuild its input), each a name → code map."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from string import Template
 
 from app.inference.codegen.source import arguments, call
 from app.training.config import TrainConfig
+from app.training.task_params import autoencode_params
 
 # optimizer name → its class and the config's settings it takes (besides the lr)
 OPTIMIZERS: dict[str, Callable[[TrainConfig], tuple[str, dict[str, object]]]] = {
@@ -41,7 +42,7 @@ SCHEDULES: dict[str, Callable[[TrainConfig], str]] = {
     ),
 }
 
-# loss name → the loss of a batch's outputs against its class labels
+# loss name → a classifier's loss of a batch's outputs against its class labels
 LOSSES: dict[str, Callable[[TrainConfig], str]] = {
     "cross_entropy": lambda c: (
         "F.cross_entropy(outputs, labels"
@@ -51,6 +52,58 @@ LOSSES: dict[str, Callable[[TrainConfig], str]] = {
     "mse": lambda c: "F.mse_loss(outputs, F.one_hot(labels, outputs.shape[1]).float())",
     "bce": lambda c: "F.binary_cross_entropy(outputs, F.one_hot(labels, outputs.shape[1]).float())",
 }
+# loss name → an autoencoder's loss function (outputs against the clean images)
+REBUILD_LOSSES = {"mse": "F.mse_loss", "bce": "F.binary_cross_entropy"}
+
+CLASSIFY = Template('''
+METRIC = "accuracy"
+
+
+def batch_loss(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor
+) -> torch.Tensor:
+    outputs = model(prepare(images))  # $output_shape
+    return $loss$penalty
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
+    """The share of images whose class the model gets right."""
+    model.eval()
+    hits = 0
+    for start in range(0, len(images), 1000):
+        outputs = model(prepare(images[start : start + 1000]))
+        hits += (outputs.argmax(1) == labels[start : start + 1000]).sum().item()
+    return hits / max(len(images), 1)
+''')
+
+AUTOENCODE = Template('''
+METRIC = "loss"
+NOISE = $noise  # a denoiser sees its inputs with this much Gaussian noise
+
+
+def batch_loss(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor
+) -> torch.Tensor:
+    """The model rebuilds each image (from a noisy copy, for a denoiser)."""
+    noisy = (images + NOISE * torch.randn_like(images)).clamp(0.0, 1.0)
+    outputs = model(prepare(noisy))  # $output_shape
+    return $loss(outputs, images.reshape(outputs.shape))$penalty
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
+    """The mean loss of rebuilding the (clean) images: lower is better."""
+    model.eval()
+    total = 0.0
+    for start in range(0, len(images), 1000):
+        chunk = images[start : start + 1000]
+        outputs = model(prepare(chunk))
+        target = chunk.reshape(outputs.shape)
+        total += $loss(outputs, target, reduction="sum").item()
+    return total / max(images.numel(), 1)
+''')
+
 
 PENALTIES = {
     "l1": "RATE * sum(w.abs().sum() for w in model.parameters() if w.dim() > 1)",
@@ -67,20 +120,7 @@ def lr_factor(step: int, total_steps: int, steps_per_epoch: int) -> float:
 $schedule_body
 
 
-def loss_of(
-    model: nn.Module, outputs: torch.Tensor, labels: torch.Tensor
-) -> torch.Tensor:
-    return $loss$penalty
-
-
-@torch.no_grad()
-def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
-    model.eval()
-    hits = 0
-    for start in range(0, len(images), 1000):
-        outputs = model(prepare(images[start : start + 1000]))
-        hits += (outputs.argmax(1) == labels[start : start + 1000]).sum().item()
-    return hits / max(len(images), 1)
+$objective
 
 
 def train(
@@ -103,21 +143,34 @@ def train(
         for batch in batches[: total_steps - step]:
             for group in optimizer.param_groups:
                 group["lr"] = LR * lr_factor(step, total_steps, steps_per_epoch)
-            outputs = model(prepare(images[batch]))  # $output_shape
-            loss = loss_of(model, outputs, labels[batch])
+            loss = batch_loss(model, images[batch], labels[batch])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             step += 1
-        score = accuracy(model, *validation)
-        print(f"epoch {epoch + 1}: loss {loss.item():.4f}, validation {score:.4f}")
+        score = evaluate(model, *validation)
+        seen = f"epoch {epoch + 1}: loss {loss.item():.4f}"
+        print(f"{seen}, validation {METRIC} {score:.4f}")
         if step >= total_steps:
             break
 ''')
 
 
-def training_source(config: TrainConfig, output_shape: str) -> str:
-    """make_optimizer, lr_factor, loss_of, accuracy and train for the config."""
+def _objective(config: TrainConfig, task: str, penalty: str, output_shape: str) -> str:
+    """batch_loss and evaluate for what the run learns (classify or autoencode)."""
+    if task == "autoencode":
+        params = autoencode_params(config.task)
+        noise = params.noise if params is not None else 0.0
+        loss = REBUILD_LOSSES.get(config.loss, "F.mse_loss")  # mse: the objective's default
+        return AUTOENCODE.substitute(
+            noise=repr(noise), loss=loss, penalty=penalty, output_shape=output_shape
+        )
+    loss = LOSSES[config.loss](config)
+    return CLASSIFY.substitute(loss=loss, penalty=penalty, output_shape=output_shape)
+
+
+def training_source(config: TrainConfig, task: str, output_shape: str) -> str:
+    """make_optimizer, lr_factor, batch_loss, evaluate and train for the config and task."""
     name, settings = OPTIMIZERS[config.optimizer](config)
     args = ["parameters", "lr=LR", *arguments(**settings)]
     penalty = ""
@@ -127,7 +180,5 @@ def training_source(config: TrainConfig, output_shape: str) -> str:
         optimizer="\n".join(call(f"return torch.optim.{name}", args, 1)),
         schedule=config.schedule,
         schedule_body=SCHEDULES[config.schedule](config),
-        loss=LOSSES[config.loss](config),
-        penalty=penalty,
-        output_shape=output_shape,
+        objective=_objective(config, task, penalty, output_shape).strip(),
     )
