@@ -120,7 +120,9 @@ def finished(manager: RunManager, run: RunRecord, timeout: float = 60.0) -> RunR
 # -- a whole run ---------------------------------------------------------------------------
 
 
-def test_run_completes_and_everything_is_persisted(manager: RunManager, events: Events) -> None:
+def test_run_completes_and_everything_is_persisted(
+    manager: RunManager, events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
     run = manager.submit_spec(MLP, {**QUICK, "epochs": 2}, name="mlp")
     record = finished(manager, run)
 
@@ -150,6 +152,9 @@ def test_run_completes_and_everything_is_persisted(manager: RunManager, events: 
     snapshot = manager.latest_weights(run.id)
     assert snapshot is not None and snapshot.step == 8
     assert all(torch.equal(snapshot.state[k], v) for k, v in checkpoint.model_state.items())
+    with monkeypatch.context() as patched:  # a drawing's every frame: no database read
+        patched.setattr(manager.store, "get_run", lambda run_id: pytest.fail("read the store"))
+        assert manager.latest_weights(run.id) is snapshot
 
     model = RunModels(manager).get(run.id).module  # what predictions and exports use
     assert not model.training

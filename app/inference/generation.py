@@ -11,7 +11,6 @@ import numpy.typing as npt
 import torch
 
 from app.inference.run_models import RunModel, RunModels
-from app.training import parse_config
 from app.training.gan import GanLayout, generate, model_layout, split_gan, to_unit
 from app.training.task_params import gan_params
 
@@ -51,7 +50,7 @@ class Generation:
     @staticmethod
     def layout(model: RunModel) -> GanLayout | None:
         """Where the run's model splits, or None for a run that is no GAN."""
-        if gan_params(parse_config(model.config).task) is None:
+        if gan_params(model.train_config.task) is None:
             return None
         return model_layout(model.summary)
 

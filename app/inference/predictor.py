@@ -26,7 +26,7 @@ from app.data.registry import DEFAULT_DATASET, DatasetInfo, DatasetRef, dataset_
 from app.imaging import ImageError
 from app.inference.generation import Generation, NotAGanError
 from app.inference.run_models import CACHED_MODELS, RunModel, RunModels
-from app.training import RunManager, WeightSnapshot, parse_config
+from app.training import RunManager, WeightSnapshot
 from app.training.data import pixel_mean_std
 from app.training.objectives import RECONSTRUCTION, objective_for
 from app.training.optim import probabilities
@@ -107,7 +107,7 @@ class Predictor:
 
     def dataset(self, run_id: str) -> DatasetInfo:
         """What the run trains on (its samples' shape, its classes)."""
-        return self._info(parse_config(self.models.get(run_id).config).dataset)
+        return self._info(self.models.get(run_id).train_config.dataset)
 
     def _info(self, dataset: DatasetRef) -> DatasetInfo:
         return self._manager.datasets.info(dataset)
@@ -124,7 +124,7 @@ class Predictor:
                 "it does not read them"
             )
         pixels = torch.from_numpy(np.ascontiguousarray(sample, dtype=np.float32))  # (28, 28)…
-        config = parse_config(model.config)
+        config = model.train_config
         inputs = _model_input(model, pixels.unsqueeze(0), self._scaling(config.dataset))
         outputs: dict[str, torch.Tensor] = {}
         info = self._info(config.dataset)
@@ -175,7 +175,7 @@ class Predictor:
             except NotAGanError as error:
                 raise NotAnAutoencoderError(str(error)) from None
             return {"reconstruction": made.images[0].round(4).tolist(), "step": made.step}
-        config = parse_config(model.config)
+        config = model.train_config
         if objective_for(config, self.dataset(run_id).kind) is not RECONSTRUCTION:
             raise NotAnAutoencoderError(
                 "this run does not autoencode: only an autoencode run has a decoder (and a gan "
@@ -199,7 +199,7 @@ class Predictor:
         "action": the greedy one, "actions": their names, "step"}; NotAQNetworkError for
         other runs or a state of the wrong size."""
         model = self.models.get(run_id)
-        params = dqn_params(parse_config(model.config).task)
+        params = dqn_params(model.train_config.task)
         if params is None:
             raise NotAQNetworkError("this run is no dqn run: only a Q-network answers actions")
         env = ENVIRONMENTS[params.env]
@@ -283,7 +283,7 @@ class Predictor:
             cached = self._validation.get(model.run_id)
         if cached is not None and cached[0] is model.snapshot:
             return cached[0].step, cached[1]
-        dataset = parse_config(model.config).dataset
+        dataset = model.train_config.dataset
         samples = self._validation_split(model).inputs  # (N, …) uint8 images or features
         scaling = self._scaling(dataset)
         results = []
@@ -305,7 +305,7 @@ class Predictor:
 
     def _validation_split(self, model: RunModel) -> ArraySplit:
         """The validation split of the run's dataset."""
-        return self._manager.datasets.load(parse_config(model.config).dataset).validation
+        return self._manager.datasets.load(model.train_config.dataset).validation
 
     def forget(self, run_id: str) -> None:
         """Drop what is cached of a run (after the run is deleted)."""

@@ -15,7 +15,7 @@ from torch import nn
 
 from app.nn import ModelSummary, build_model
 from app.store import NotFoundError
-from app.training import RunManager, WeightSnapshot
+from app.training import RunManager, TrainConfig, WeightSnapshot, parse_config
 from app.training.probe import conv_layers
 
 CACHED_MODELS = 8
@@ -36,6 +36,7 @@ class RunModel:
     name: str  # the model's name
     spec: dict[str, Any]
     config: dict[str, Any]  # the run's training config (normalisation, loss)
+    train_config: TrainConfig  # the same, parsed once (predictions ask for it every frame)
     summary: ModelSummary
     module: nn.Sequential
     snapshot: WeightSnapshot
@@ -85,6 +86,7 @@ class RunModels:
                 name=model.name,
                 spec=model.spec,
                 config=record.config,
+                train_config=parse_config(record.config),
                 summary=built.summary,
                 module=built.module,
                 snapshot=snapshot,

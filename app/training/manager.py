@@ -357,6 +357,10 @@ class RunManager:
             active = self._active.get(run_id)
             if active is not None and active.snapshot is not None:
                 return active.snapshot
+        if active is None:  # deleting a run forgets its weights; a resumed one is active
+            stored = self._stored_weights.unchanged(run_id)
+            if stored is not None:
+                return stored
         record = self.store.get_run(run_id)
         if record is None or record.checkpoint is None:
             return None

@@ -44,6 +44,19 @@ class StoredWeights:
                 self._cache.pop(next(iter(self._cache)))
         return snapshot
 
+    def unchanged(self, run_id: str) -> WeightSnapshot | None:
+        """The run's cached weights if its checkpoint file is still the one they came from
+        (one stat, no database read: a live drawing asks for them every frame), else None."""
+        with self._lock:
+            cached = self._cache.get(run_id)
+        if cached is None:
+            return None
+        (path, mtime), snapshot = cached
+        try:
+            return snapshot if Path(path).stat().st_mtime_ns == mtime else None
+        except OSError:
+            return None
+
     def __contains__(self, run_id: object) -> bool:
         with self._lock:
             return run_id in self._cache
