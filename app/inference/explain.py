@@ -24,7 +24,7 @@ from app.inference.conv_paths import ExplainError, conv_layer
 from app.inference.predictor import Predictor
 from app.inference.run_models import RunModel
 from app.inference.unitmath import Unit, conv_unit
-from app.training import TrainConfig, parse_config
+from app.training import TrainConfig
 from app.training.objectives import objective_for
 from app.training.optim import probabilities
 from app.training.task_params import task_name
@@ -271,7 +271,7 @@ class Explainer:
     def classifier(self, run_id: str) -> RunModel:
         """The run's model if it classifies pictures, else ExplainError saying why not."""
         model = self._predictor.models.get(run_id)
-        reason = refusal(parse_config(model.config), self._predictor.dataset(run_id))
+        reason = refusal(model.train_config, self._predictor.dataset(run_id))
         if reason is not None:
             raise ExplainError("run_id", reason)
         return model
@@ -293,7 +293,7 @@ class Explainer:
         """The arithmetic of one feature-map unit of the run's conv layer `layer` for a prepared
         sample (any run that reads pictures, not only classifiers)."""
         model = self._predictor.models.get(run_id)
-        task = task_name(parse_config(model.config).task)
+        task = task_name(model.train_config.task)
         if task not in PICTURE_READERS or len(self._predictor.dataset(run_id).input_shape) != 3:
             raise ExplainError(
                 "run_id", f"this '{task}' run does not read pictures: it has no feature maps of one"

@@ -223,7 +223,7 @@ class Predictor:
         """A prepared sample → what the run's model takes (1, *input_shape), standardised as
         its training data was."""
         pixels = torch.from_numpy(np.ascontiguousarray(sample, dtype=np.float32))  # (28, 28)…
-        scaling = self._scaling(parse_config(model.config).dataset)
+        scaling = self._scaling(model.train_config.dataset)
         return _model_input(model, pixels.unsqueeze(0), scaling)
 
     def _scaling(self, dataset: DatasetRef) -> tuple[float, float] | None:
