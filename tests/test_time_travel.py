@@ -24,6 +24,7 @@ from app.training.tasks import TASKS
 MLP = load_preset("mlp")
 SMALL = {"train_subset": 256, "eval_limit": 64, "batch_size": 64, "epochs": 3}  # 4 steps/epoch
 SLOW = {"train_subset": 50_000, "eval_limit": 64, "batch_size": 16, "epochs": 3}
+BN_BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 EACH_EPOCH = Throttle(step_s=0.05, feature_maps_s=1.0, checkpoint_s=0.0)
 
 
@@ -248,3 +249,26 @@ def test_a_branch_of_an_interrupted_run(tmp_path: Path, mnist: Mnist) -> None:
     finally:
         manager.close()
         store.close()
+
+
+def test_frozen_paths_reach_inside_residual_blocks(manager: RunManager) -> None:
+    tiny = {"train_subset": 128, "eval_limit": 64, "batch_size": 64, "epochs": 1}
+    parent = manager.submit_spec(load_preset("resnet-tiny"), tiny)
+    assert finished(manager, parent).status == RunStatus.COMPLETED
+    branch = start_branch(manager, parent.id, 1, {"frozen": ["3.0", "5"], "epochs": 2})
+    assert finished(manager, branch).status == RunStatus.COMPLETED
+    start, end = epoch_weights(manager, parent.id, 1), final_weights(manager, branch.id)
+    frozen = [name for name in start if name.startswith(("3.body.0.", "5."))]
+    assert "5.body.3.weight" in frozen
+    changed = [name for name in frozen if not torch.equal(start[name], end[name])]
+    assert all(name.endswith(BN_BUFFERS) for name in changed), changed  # statistics follow data
+    assert not torch.equal(start["3.body.3.weight"], end["3.body.3.weight"])
+
+
+def test_an_autoencoder_branches_too(manager: RunManager) -> None:
+    config = {**SMALL, "epochs": 2, "task": "autoencode", "normalize": False, "loss": "mse"}
+    parent = manager.submit_spec(load_preset("autoencoder"), config)
+    assert finished(manager, parent).status == RunStatus.COMPLETED, parent
+    branch = start_branch(manager, parent.id, 1, {"lr": 1e-3})
+    record = finished(manager, branch)
+    assert record.status == RunStatus.COMPLETED and record.epoch == 2, record.error
