@@ -58,6 +58,7 @@ class Window:
     wall: float = 0.0
     cpu: float = 0.0
     samples: int = 0
+    points: int = 0  # the engine's step events inside the window
     _wall0: float = 0.0
     _cpu0: float = 0.0
 
@@ -103,10 +104,17 @@ def hand_loop(preset: str, data: DeviceData, batch_size: int, steps: int, precis
 
 
 def engine(
-    preset: str, data: DeviceData, batch_size: int, steps: int, precision: str
+    preset: str,
+    data: DeviceData,
+    batch_size: int,
+    steps: int,
+    precision: str,
+    *,
+    layer_stats: bool = True,
 ) -> tuple[Window, int]:
-    """The engine with events, feature maps and snapshots on; its window is read from its step
-    events: each epoch's first point opens it, the epoch's last point closes it."""
+    """The engine with events, feature maps, snapshots and (unless turned off) per-layer
+    statistics on; its window is read from its step events: each epoch's first point opens it,
+    the epoch's last point closes it."""
     config = parse_config(
         {
             "batch_size": batch_size,
@@ -132,10 +140,15 @@ def engine(
         in_epoch = event.step - (event.epoch - 1) * per_epoch
         if in_epoch == 1 and event.step != steps:
             window.open()
-        elif in_epoch == per_epoch or event.step == steps:
+            return
+        window.points += 1
+        if in_epoch == per_epoch or event.step == steps:
             window.close((in_epoch - 1) * batch_size)
 
-    Trainer(built, config, data, emit=emit, snapshot=lambda snapshot: None).run()
+    trainer = Trainer(
+        built, config, data, emit=emit, snapshot=lambda snapshot: None, layer_stats=layer_stats
+    )
+    trainer.run()
     return window, count
 
 

@@ -14,6 +14,9 @@ PRESET_DIR = Path(__file__).with_name("presets")
 PRESET_NAMES = (
     "mlp",
     "mlp-deep",
+    "deep-sigmoid",
+    "deep-relu",
+    "deep-residual",
     "lenet5",
     "cnn",
     "vgg-tiny",

@@ -92,6 +92,44 @@ class StepEvent(Event):
     accuracy: float | None  # None where the targets are values (regression), as below
     lr: float
     samples_per_s: float
+    layers: tuple[LayerStat, ...] = ()  # per-layer statistics of this point's last step
+
+
+@dataclass(frozen=True, slots=True)
+class Histogram:
+    """Counts in `len(counts)` equal bins from `low` to `high` (bin i: low + i·width …)."""
+
+    low: float
+    high: float
+    counts: tuple[int, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """{"low", "high", "counts"}."""
+        return {"low": self.low, "high": self.high, "counts": list(self.counts)}
+
+
+@dataclass(frozen=True, slots=True)
+class LayerStat:
+    """One layer at one training step: gradient and weight norms and the update-to-weight
+    ratio (layers with parameters), the share of dead units (ReLU), histograms; None where
+    it does not apply (left out of the JSON form)."""
+
+    path: str  # the summary's path: "3", or "5.1" inside residual block 5
+    type: str
+    grad_norm: float | None = None  # ‖∇w‖ over the layer's parameters
+    weight_norm: float | None = None  # ‖w‖ after the step
+    update_ratio: float | None = None  # ‖Δw‖ / ‖w‖ of the step
+    dead_fraction: float | None = None  # units at 0 for every sample of the batch
+    weight_hist: Histogram | None = None
+    act_hist: Histogram | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """{"path", "type", …the statistics that apply}."""
+        return {
+            item.name: _plain(getattr(self, item.name))
+            for item in fields(self)
+            if getattr(self, item.name) is not None
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,9 @@ class TrainingError(RuntimeError):
 
 @dataclass(frozen=True)
 class Throttle:
-    """Minimum seconds between two step events, two feature-map frames, and two checkpoints.
+    """Minimum seconds between two step events, two feature-map frames, two checkpoints, and two
+    step events that carry histograms of weights and activations (the other per-layer numbers
+    travel with every step event).
 
     A checkpoint is taken at the end of an epoch once `checkpoint_s` have passed since the
     last one (and always after the last epoch): an MNIST epoch is checkpointed every time, but a
@@ -27,6 +29,7 @@ class Throttle:
     step_s: float = 0.1
     feature_maps_s: float = 0.5
     checkpoint_s: float = 1.0
+    histograms_s: float = 1.0
 
 
 @dataclass(frozen=True)

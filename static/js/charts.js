@@ -74,13 +74,25 @@ function pick(xs, ys, indices) {
 
 const WHOLE_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
 
-function baseOptions({ width, height, xLabel, yLabel, yRange, series, xWhole = false }) {
+/** A log axis's ticks: powers of ten within [min, max], about six at most. */
+function decades(u, axis, min, max) {
+  const lo = Math.floor(Math.log10(min));
+  const hi = Math.ceil(Math.log10(max));
+  const every = Math.max(1, Math.ceil((hi - lo) / 6));
+  const ticks = [];
+  for (let e = lo; e <= hi; e += every) if (10 ** e >= min * 0.999 && 10 ** e <= max * 1.001) ticks.push(10 ** e);
+  return ticks;
+}
+
+const LOG_AXIS = { splits: decades, values: (u, ticks) => ticks.map((v) => `1e${Math.round(Math.log10(v))}`) };
+
+function baseOptions({ width, height, xLabel, yLabel, yRange, series, xWhole = false, yLog = false }) {
   return {
     width,
     height,
     scales: {
       x: { time: false },
-      y: yRange ? { range: yRange } : {},
+      y: yLog ? { distr: 3, log: 10 } : yRange ? { range: yRange } : {},
     },
     axes: [
       {
@@ -97,6 +109,7 @@ function baseOptions({ width, height, xLabel, yLabel, yRange, series, xWhole = f
         size: 48,
         grid: { stroke: "#e8ebf2" },
         ticks: { stroke: "#d3d8e3" },
+        ...(yLog ? LOG_AXIS : {}),
       },
     ],
     cursor: { drag: { x: true, y: false } },
@@ -121,7 +134,7 @@ function baseOptions({ width, height, xLabel, yLabel, yRange, series, xWhole = f
  * Drag to zoom into a range (drawn at full resolution there), double-click to see everything.
  */
 export class LiveChart {
-  constructor(container, { series, xLabel = "step", yLabel = "", yRange = null, height = 220, xWhole = false }) {
+  constructor(container, { series, xLabel = "step", yLabel = "", yRange = null, height = 220, xWhole = false, yLog = false }) {
     this.container = container;
     this.height = height;
     this.xs = [];
@@ -132,7 +145,7 @@ export class LiveChart {
     this.busy = false;
     this.empty = container.querySelector(".empty");
     const width = Math.max(200, container.clientWidth || 400);
-    const options = baseOptions({ width, height, xLabel, yLabel, yRange, series, xWhole });
+    const options = baseOptions({ width, height, xLabel, yLabel, yRange, series, xWhole, yLog });
     options.scales.x.auto = () => !this.zoomed;
     options.hooks = { setScale: [(u, key) => key === "x" && this.onZoom(u)] };
     this.plot = new uPlot(options, [[], ...series.map(() => [])], container);
