@@ -21,6 +21,7 @@ from app.main import create_app
 from app.settings import Settings
 from app.store import RunStatus, Store
 from app.training import RunManager
+from app.training.epoch_checkpoints import kept_epochs
 from app.training.ray_executor import RayExecutor
 
 TINY = {
@@ -101,6 +102,7 @@ def test_runs_train_on_ray_with_events_in_order_and_work_as_local_ones(
         # The checkpoint came back through Ray and was written here: predictions and exports.
         checkpoint = Path(app.state.store.get_run(run_id).checkpoint)
         assert checkpoint.is_file() and checkpoint.is_relative_to(app_data_dir)
+        assert kept_epochs(app_data_dir, run_id)[-1] == run["epoch"]  # kept for branching
         answer = client.post(f"/api/runs/{run_id}/predict", json={"pixels": [0.0] * 784})
         assert answer.status_code == 200 and len(answer.json()["probabilities"]) == 10
         exported = client.get(f"/api/runs/{run_id}/export?format=safetensors")
