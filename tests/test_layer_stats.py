@@ -41,7 +41,7 @@ def _tiny_model() -> tuple[torch.nn.Sequential, LayerStats]:
         module[1].bias.copy_(torch.tensor([0.0, -0.5, -1.0]))
         module[3].weight.copy_(torch.tensor([[2.0, -1.0, 3.0]]))
         module[3].bias.copy_(torch.tensor([0.5]))
-    return module, LayerStats(module, built.summary)
+    return module, LayerStats(module, built.summary, budget=None)
 
 
 def _one_step(module: torch.nn.Sequential, stats: LayerStats, lr: float = 0.1) -> dict[str, Any]:
@@ -114,12 +114,22 @@ def test_histogram_bins_edges_and_sampling() -> None:
 def test_histograms_come_at_most_every_histograms_s() -> None:
     module, _ = _tiny_model()
     built = build_model(ModelSpec.model_validate({"input_shape": [1, 2, 2], "layers": TINY}))
-    stats = LayerStats(module, built.summary, histograms_s=3600)
+    stats = LayerStats(module, built.summary, histograms_s=3600, budget=None)
     first, second = _one_step(module, stats), _one_step(module, stats)
     assert "weight_hist" in first["1"] and "act_hist" in first["2"]
     assert "weight_hist" not in second["1"] and "act_hist" not in second["2"]
     assert second["1"]["grad_norm"] > 0
     assert second["2"]["dead_fraction"] == pytest.approx(1 / 3, rel=1e-3)
+
+
+def test_a_spent_budget_skips_points() -> None:
+    module, _ = _tiny_model()
+    built = build_model(ModelSpec.model_validate({"input_shape": [1, 2, 2], "layers": TINY}))
+    stats = LayerStats(module, built.summary, budget=1e-9)  # any cost: the next hour is skipped
+    assert _one_step(module, stats)["1"]["grad_norm"] > 0
+    stats.arm()
+    assert not stats.armed and stats.collect() == ()
+    assert not module[2]._forward_hooks
 
 
 def test_unarmed_stats_cost_nothing_and_return_nothing() -> None:
@@ -136,7 +146,7 @@ def test_step_events_carry_the_layers_of_the_summary(mnist: Mnist) -> None:
     events: list[Event] = []
     trainer_for(mnist, built, config, events=events).run()
     steps = of_type(events, StepEvent)
-    assert steps and all(step.layers for step in steps)
+    assert steps and steps[0].layers  # the first point always; later ones within the budget
     paths = [stat.path for stat in steps[0].layers]
     rows = {row.path: row for row in built.summary.walk()}
     assert set(paths) <= set(rows) and "3.0" in paths  # inside residual block 3

@@ -4,7 +4,9 @@ Armed only on the steps where a step point is due: `arm()` before the step keeps
 weights and hooks the activations, `collect()` after `optimizer.step()` reads the gradients
 (still in `.grad` until the next step's `zero_grad`), the update and the histograms back in one
 transfer. Other steps pay nothing: no hooks, no copies, no host sync. Histograms come at most
-every `histograms_s` (they are most of an event's bytes, and of the history's).
+every `histograms_s` (they are most of an event's bytes, and of the history's), and a big model
+skips points so that the statistics take at most `budget` of the time (a conv net's ReLU outputs
+and weight copies cost milliseconds a point on a CPU).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from app.nn.modules import Residual
 from app.training.events import Histogram, LayerStat
 
 BINS = 24  # of every histogram
+BUDGET = 0.02  # the largest share of the training time the statistics may take
 MAX_VALUES = 65536  # values per histogram; larger tensors are sampled with a fixed stride
 DEAD_TYPES = frozenset({"relu"})  # activations whose zero outputs make a unit dead
 _HOOKED = frozenset({"activation"})  # layer categories whose outputs get a histogram
@@ -36,10 +39,19 @@ def module_at(model: nn.Sequential, path: str) -> nn.Module:
     return layer
 
 
+def _memory_order(values: torch.Tensor) -> torch.Tensor:
+    """The same values with the batch first, viewed in the order memory holds them (a
+    channels-last (B, C, H, W) becomes (B, H, W, C)), so that flattening copies nothing."""
+    values = values.detach()
+    if values.dim() == 4 and values.is_contiguous(memory_format=torch.channels_last):
+        return values.permute(0, 2, 3, 1)  # (B, H, W, C)
+    return values
+
+
 def histogram(values: torch.Tensor, bins: int = BINS) -> torch.Tensor:
     """(bins + 2,) float32 on the values' device: [low, high, counts…] of at most MAX_VALUES
     values, equal bins from the smallest to the largest (no host sync)."""
-    flat = values.detach().reshape(-1)  # (N,)
+    flat = _memory_order(values).reshape(-1)  # (N,)
     if flat.numel() > MAX_VALUES:
         flat = flat[:: -(-flat.numel() // MAX_VALUES)]  # (≤ MAX_VALUES,)
     flat = flat.float()
@@ -51,8 +63,9 @@ def histogram(values: torch.Tensor, bins: int = BINS) -> torch.Tensor:
 
 
 def dead_fraction(output: torch.Tensor) -> torch.Tensor:
-    """() share of units (elements of one sample's output) that are 0 for every sample."""
-    alive = (output.detach() > 0).flatten(1).any(dim=0)  # (units,)
+    """() share of units (elements of one sample's output) that are 0 for every sample, for
+    outputs ≥ 0 (a ReLU's): a unit is alive where its largest output is above 0."""
+    alive = _memory_order(output).amax(dim=0) > 0  # (*units): 5× faster than any() of (x > 0)
     return 1.0 - alive.float().mean()
 
 
@@ -78,9 +91,13 @@ class LayerStats:
         summary: ModelSummary,
         bins: int = BINS,
         histograms_s: float = 0.0,
+        budget: float | None = BUDGET,
     ) -> None:
         self.bins = bins
         self.histograms_s = histograms_s
+        self.budget = budget  # None: every arm() is taken
+        self._next_allowed = 0.0  # arm() before this perf_counter time is declined
+        self._spent = 0.0  # seconds the armed step's statistics took so far
         self._next_histograms = 0.0
         self._histograms = False  # whether the armed step takes histograms
         self._layers: list[_Tracked] = []
@@ -120,9 +137,13 @@ class LayerStats:
         return self._before is not None
 
     def arm(self) -> None:
-        """Before a step: copy the weights, hook the activations of the next forward pass."""
+        """Before a step: copy the weights, hook the activations of the next forward pass;
+        declined (nothing armed) while the budget is spent."""
         self.disarm()
         now = time.perf_counter()
+        if now < self._next_allowed:
+            return
+        self._spent = 0.0
         self._histograms = now >= self._next_histograms
         if self._histograms:
             self._next_histograms = now + self.histograms_s
@@ -134,6 +155,7 @@ class LayerStats:
         for layer in self._layers:
             if layer.hooked:
                 self._handles.append(layer.module.register_forward_hook(self._keeper(layer)))
+        self._spent += time.perf_counter() - now
 
     def disarm(self) -> None:
         """Drop the hooks and the copies (a step that was not taken)."""
@@ -148,10 +170,12 @@ class LayerStats:
 
         def hook(_: nn.Module, __: object, output: torch.Tensor) -> None:
             # computed at once: an in-place layer after this one would change `output`
+            began = time.perf_counter()
             with torch.no_grad():
                 dead = dead_fraction(output) if layer.dead else None
                 hist = histogram(output, bins) if self._histograms else None
                 self._outputs[layer.path] = (hist, dead)
+            self._spent += time.perf_counter() - began
 
         return hook
 
@@ -161,6 +185,7 @@ class LayerStats:
         before = self._before
         if before is None:
             return ()
+        began = time.perf_counter()
         histograms, missing = self._histograms, torch.tensor(math.nan)
         parts: list[torch.Tensor] = []  # every number, flat, read back at once
         for layer, old in zip(self._layers, before, strict=True):
@@ -181,6 +206,9 @@ class LayerStats:
         flat = [part.to(device).reshape(-1) for part in parts]
         values = torch.cat(flat).tolist() if flat else []
         self.disarm()
+        now = time.perf_counter()
+        if self.budget is not None:  # e.g. 5 ms spent at 2%: the next point after 250 ms
+            self._next_allowed = now + (self._spent + now - began) / self.budget
         return tuple(self._read(values, histograms))
 
     def _read(self, values: list[float], histograms: bool) -> list[LayerStat]:

@@ -9,6 +9,12 @@ from typing import Any
 from e2e_support import Server, shoot
 from playwright.sync_api import Page, expect
 
+RECORD_VIOLATIONS = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(
+  `${e.effectiveDirective} blocked ${e.blockedURI || "inline"} in ${e.sourceFile}`));
+"""
+
 INK = """canvas => {
   const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
   let inked = 0;
@@ -20,7 +26,7 @@ INK = """canvas => {
 def _deep_sigmoid_run(server: Server) -> str:
     preset: dict[str, Any] = server.api("GET", "/api/presets/deep-sigmoid")
     model = server.api("POST", "/api/models", {"name": "e2e deep-sigmoid", "spec": preset["spec"]})
-    config = {**preset["config"], "train_subset": 20000, "eval_limit": 500, "epochs": 2}
+    config = {**preset["config"], "train_subset": 30000, "eval_limit": 500, "epochs": 3}
     run = server.api("POST", "/api/runs", {"model_id": model["id"], "config": config})
     return str(run["id"])
 
@@ -29,6 +35,7 @@ def test_the_run_page_draws_gradients_and_histograms_while_training(
     tab: Page, server: Server
 ) -> None:
     run_id = _deep_sigmoid_run(server)
+    tab.add_init_script(RECORD_VIOLATIONS)
     tab.goto(f"/runs/{run_id}")
     status = tab.get_by_test_id("run-status")
     section = tab.get_by_test_id("inside-views")
@@ -68,6 +75,7 @@ def test_the_run_page_draws_gradients_and_histograms_while_training(
     box.locator("summary").click()
     expect(box).to_contain_text("a million times smaller")
     shoot(tab, "inside-views", widths=(1440,))
+    assert tab.evaluate("window.__csp") == []  # the strict CSP: nothing blocked
 
     # the first layer's gradient is orders of magnitude below the last's (from the history)
     steps = server.api("GET", f"/api/runs/{run_id}/metrics")["steps"]
