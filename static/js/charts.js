@@ -84,7 +84,10 @@ function decades(u, axis, min, max) {
   return ticks;
 }
 
-const LOG_AXIS = { splits: decades, values: (u, ticks) => ticks.map((v) => `1e${Math.round(Math.log10(v))}`) };
+const LOG_AXIS = {
+  splits: decades,
+  values: (u, ticks) => ticks.map((v) => (v > 0 ? `1e${Math.round(Math.log10(v))}` : "")), // null: a tick left bare
+};
 
 function baseOptions({ width, height, xLabel, yLabel, yRange, series, xWhole = false, yLog = false }) {
   return {
