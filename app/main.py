@@ -12,7 +12,10 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from app import __version__
+from app.api import branch as branch_api
+from app.api import compare as compare_api
 from app.api import datasets, docs, health, layers, metrics, models, pages, runs, tokens, ws
+from app.api import explain as explain_api
 from app.api.errors import install_error_handlers
 from app.api.identity import CookieSigner, IdentityMiddleware, load_secret_key
 from app.api.limits import BodySizeLimit, Larger
@@ -105,6 +108,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics.router,
         models.router,
         runs.router,
+        compare_api.router,
+        explain_api.router,
+        branch_api.router,
         tokens.router,
         ws.router,
         pages.router,

@@ -45,6 +45,7 @@ def run_model(spec: Any, seed: int = 0) -> RunModel:
         name="m",
         spec={},
         config={},
+        train_config=parse_config({}),
         summary=built.summary,
         module=built.module,
         snapshot=WeightSnapshot(step=7, epoch=0, state={}),

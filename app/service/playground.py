@@ -16,6 +16,7 @@ import numpy.typing as npt
 from app.data.registry import DatasetInfo
 from app.data.uploads import UploadOptions
 from app.inference import Prediction, Predictor
+from app.inference.explain import Explainer, Explanation
 from app.inference.export import (
     MEDIA_TYPES,
     SUFFIXES,
@@ -26,11 +27,17 @@ from app.inference.export import (
     model_part,
 )
 from app.inference.generation import Generated
+from app.inference.python_export import python_script
+from app.inference.through_time import through_time
+from app.inference.unitmath import Unit
+from app.service.compare import compare_runs
 from app.service.datasets import DatasetLibrary
 from app.service.run_views import RunPublic, run_view, run_views
+from app.service.time_travel import kept_checkpoints
 from app.settings import Settings
 from app.store import DatasetRecord, ModelRecord, NotFoundError, RunRecord, Store
 from app.training import RunManager, Tuning
+from app.training.branching import start_branch
 
 HISTORY_TYPES = ("step", "epoch", "episode", "gan_health", "status", "done")
 
@@ -55,6 +62,7 @@ class Playground:
         self._predictor = predictor
         self._settings = settings
         self._library = DatasetLibrary(store, manager.datasets, settings)
+        self._explainer = Explainer(predictor)
 
     # -- datasets ----------------------------------------------------------------------------
 
@@ -209,6 +217,24 @@ class Playground:
         self._manager.delete_run(run_id)
         self._predictor.forget(run_id)
 
+    def branch(
+        self, run_id: str, epoch: int, changes: Mapping[str, Any], owner: str | None
+    ) -> RunPublic:
+        """Queue a new run from the run's kept epoch `epoch` with changed settings (BranchError,
+        ConfigError, LimitError; see app.training.branching)."""
+        most = self._settings.max_active_runs_per_user
+        return self.view(start_branch(self._manager, run_id, epoch, changes, owner, most))
+
+    def checkpoints(self, run_id: str) -> dict[str, Any]:
+        """The epochs the run keeps checkpoints of (to branch from, for the time strip)."""
+        return kept_checkpoints(self._store, run_id, self._settings.epoch_checkpoints)
+
+    def through_time(self, run_id: str, sample: npt.NDArray[np.float32]) -> dict[str, Any]:
+        """A prepared sample's class probabilities under each kept epoch's weights
+        (NotAClassifierError, NoWeightsError)."""
+        limits = self._settings.spec_limits()
+        return through_time(self._predictor, run_id, sample, self._store.data_dir, limits)
+
     def share(self, run_id: str, *, on: bool) -> RunRecord:
         """Give the run a new share token (an older link stops working), or take it away."""
         return self._store.set_share_token(run_id, share=on)
@@ -224,6 +250,32 @@ class Playground:
     ) -> Prediction:
         """Classify a prepared sample (see `run_dataset`) with the run's newest weights."""
         return self._predictor.predict(run_id, sample, activations)
+
+    def explain(
+        self,
+        run_id: str,
+        sample: npt.NDArray[np.float32],
+        method: str,
+        target: int | None = None,
+        layer: str | None = None,
+    ) -> Explanation:
+        """Why the run's newest weights say what they say of a prepared sample: a heatmap by
+        `method` (ExplainError naming the field for what cannot be explained)."""
+        return self._explainer.explain(run_id, sample, method, target, layer)
+
+    def explain_unit(
+        self,
+        run_id: str,
+        sample: npt.NDArray[np.float32],
+        layer: str,
+        channel: int,
+        y: int,
+        x: int,
+        shown: tuple[int, int] | None = None,
+    ) -> Unit:
+        """The arithmetic of one feature-map unit of a conv layer for a prepared sample
+        (`shown`: the size of a smaller copy of the map that (y, x) was picked on)."""
+        return self._explainer.unit(run_id, sample, layer, channel, y, x, shown)
 
     def decode(self, run_id: str, code: list[float]) -> dict[str, Any]:
         """An autoencode run's decoder on `code` (NotAnAutoencoderError otherwise)."""
@@ -245,10 +297,19 @@ class Playground:
         """Validation digits of `label` the newest weights read as `prediction`."""
         return self._predictor.validation_examples(run_id, label, prediction, limit)
 
+    def compare(self, run_a: str, run_b: str) -> dict[str, Any]:
+        """Two runs' spec diff (layers added, removed, changed, with parameter and MAC deltas)
+        and config diff (NotFoundError for a missing run or model)."""
+        records = self._record(run_a), self._record(run_b)
+        return compare_runs(self._store, *records, self._settings.spec_limits())
+
     def export(self, run_id: str, export_format: ExportFormat, part: str | None = None) -> Export:
         """The run's model, or a part of it that works alone (None: the task's default), with
         its newest weights as a file (NoWeightsError before step one, UnknownPartError naming
-        the parts there are)."""
+        the parts there are). As Python (`python`), the model's code and a training script,
+        which needs no weights."""
+        if export_format == "python":
+            return self._python_export(run_id, part)
         model = self._predictor.models.get(run_id)
         part = part or default_part(model.config)
         with model.lock:  # newer weights are loaded in place: not while they are written out
@@ -258,9 +319,21 @@ class Playground:
                 metadata["part"] = part
             names = (piece.input_name, piece.output_name)
             content = export_model(piece.module, piece.input_shape, export_format, metadata, names)
-        named = model.name if part == WHOLE else f"{model.name}-{part}"
-        stem = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{named}-{run_id}").strip("-")
-        return Export(content, stem + SUFFIXES[export_format], MEDIA_TYPES[export_format])
+        return Export(
+            content, _filename(model.name, part, run_id, export_format), MEDIA_TYPES[export_format]
+        )
+
+    def _python_export(self, run_id: str, part: str | None) -> Export:
+        record = self._record(run_id)
+        model = self._store.get_model(record.model_id)
+        if model is None:
+            raise NotFoundError(f"the model of run '{run_id}' was deleted")
+        part = part or default_part(record.config)
+        title = f"{model.name} (run {run_id})"
+        limits = self._settings.spec_limits()
+        source = python_script(model.spec, record.config, title=title, part=part, limits=limits)
+        filename = _filename(model.name, part, run_id, "python")
+        return Export(source.encode(), filename, MEDIA_TYPES["python"])
 
     # -- people ------------------------------------------------------------------------------
 
@@ -282,6 +355,12 @@ class Playground:
         if record is None:
             raise NotFoundError(f"no run with id '{run_id}'")
         return record
+
+
+def _filename(name: str, part: str, run_id: str, export_format: ExportFormat) -> str:
+    named = name if part == WHOLE else f"{name}-{part}"
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{named}-{run_id}").strip("-")
+    return stem + SUFFIXES[export_format]
 
 
 def _seq(event: dict[str, Any]) -> int:

@@ -32,6 +32,8 @@ from app.training.events import (
     StatusEvent,
     StepEvent,
 )
+from app.training.freezing import trainable_parameters
+from app.training.layer_stats import LayerStats
 from app.training.objectives import objective_for
 from app.training.optim import lr_factor, make_loss, make_optimizer, weight_penalty
 from app.training.outputs import (
@@ -155,6 +157,7 @@ class Trainer:
         throttle: Throttle | None = None,
         feature_maps: bool = True,
         frames: FrameSource | None = None,
+        layer_stats: bool = True,
     ) -> None:
         self.config = config
         self.data = data
@@ -168,7 +171,8 @@ class Trainer:
         self._checkpoint = checkpoint
         self._snapshot = snapshot
         self.throttle = throttle or Throttle()
-        self.optimizer = make_optimizer(self.module.parameters(), config, self.device)
+        trainable = trainable_parameters(self.module, config.frozen)  # frozen layers: no grad
+        self.optimizer = make_optimizer(trainable, config, self.device)
         self._loss = make_loss(config)
         self._objective = objective = objective_for(config, data.kind)
         # (N,) class indices, (N, C) one-hot rows for mse, (N, 1) values (regression), or the
@@ -188,6 +192,11 @@ class Trainer:
             else None
         )
         self._frames = frames if feature_maps and self._probe is None else None
+        self._layer_stats = (
+            LayerStats(self.module, built.summary, histograms_s=self.throttle.histograms_s)
+            if layer_stats
+            else None
+        )
         self.steps_per_epoch = -(-len(data.train) // config.batch_size)
         self.total_steps = config.total_steps(len(data.train))
         self.base_lr = config.lr
@@ -201,6 +210,7 @@ class Trainer:
         self._next_step_event = self._next_maps = 0.0  # the first step makes a point and a frame
         self._next_checkpoint = time.perf_counter() + self.throttle.checkpoint_s
         self._current = _EpochState.begin(self.step, self.device)
+        self._step_offset = 0  # a branch's step count minus the schedule's (batch size changed)
         if resume is not None:
             self._restore(resume)
         else:
@@ -232,9 +242,8 @@ class Trainer:
         train, config, control = self.data.train, self.config, self.control
         pictures = self._probe is not None or self._frames is not None
         inputs, labels, targets = train.inputs, train.labels, self._targets
-        scheduled = config.schedule != "none"
+        scheduled, corrupt = config.schedule != "none", self._objective.corrupt
         count_hits = self._objective.hits if self._objective.counts_hits else None
-        corrupt = self._objective.corrupt
         train_step = self._step_function()
         batches = epoch_batches(len(train), config.batch_size, self._generator, self.device)
         epoch = self._current = _EpochState.begin(self.step, self.device)
@@ -253,6 +262,7 @@ class Trainer:
             batch_inputs = inputs.index_select(0, index)  # (B, *input_shape)
             if corrupt is not None:
                 batch_inputs = corrupt(batch_inputs, config)
+            due = self._point_due(next_step_event)  # a point after this step
             outputs, loss = train_step(batch_inputs, batch_targets)
             epoch.loss_sum += loss.detach()
             if count_hits is not None:
@@ -261,7 +271,7 @@ class Trainer:
             self.step += 1
             epoch.samples += index.shape[0]
             now = time.perf_counter()
-            if now >= next_step_event:
+            if due:
                 self._emit_step(now)
                 next_step_event = now + self.throttle.step_s
             if pictures and now >= next_maps:
@@ -345,7 +355,9 @@ class Trainer:
             )
         )
         now = time.perf_counter()
-        last = self.epoch >= self.config.epochs
+        patience = self.config.early_stopping_patience
+        stop_early = patience is not None and best.stale_epochs >= patience
+        last = stop_early or self.epoch >= self.config.epochs or self._step_limit_reached()
         frames = self._frames
         each_epoch = self._probe is not None or (frames is not None and frames.each_epoch)
         pictured = each_epoch or last or now >= self._next_maps
@@ -358,8 +370,7 @@ class Trainer:
         if saved:
             self._save(final=False)
             self._next_checkpoint = time.perf_counter() + self.throttle.checkpoint_s
-        patience = self.config.early_stopping_patience
-        return patience is not None and best.stale_epochs >= patience
+        return stop_early
 
     def _finish(self, started: float, early_stopped: bool) -> TrainResult:
         """Restore the best weights if asked, test, report and save the final checkpoint."""
@@ -457,7 +468,10 @@ class Trainer:
         return commands.stop
 
     def _set_lr(self, step: int) -> None:
-        factor = lr_factor(self.config, step, self.total_steps, self.steps_per_epoch)
+        offset = self._step_offset
+        factor = lr_factor(
+            self.config, step - offset, self.total_steps - offset, self.steps_per_epoch
+        )
         lr = self.base_lr * factor
         for group in self.optimizer.param_groups:
             group["lr"] = lr
@@ -479,8 +493,19 @@ class Trainer:
         if self._emit_event is not None:
             self._emit_event(event)
 
+    def _point_due(self, next_step_event: float) -> bool:
+        """Whether the step about to be taken makes a point; if so the layer statistics are
+        armed for it (no other step pays for them)."""
+        due = time.perf_counter() >= next_step_event
+        if due and self._layer_stats is not None:
+            self._layer_stats.arm()
+        return due
+
     def _emit_step(self, now: float) -> None:
-        """A point of the loss curve over the steps since the previous point (reads back)."""
+        """A point of the loss curve over the steps since the previous point (reads back),
+        with the per-layer statistics of its last step where they were armed."""
+        stats = self._layer_stats
+        layers = stats.collect() if stats is not None else ()
         epoch = self._current
         loss_total, correct_total = epoch.loss_sum.item(), float(epoch.correct.item())
         progress = epoch.progress
@@ -500,6 +525,7 @@ class Trainer:
                 accuracy=self._accuracy(correct_total - progress.correct, samples),
                 lr=self.current_lr,
                 samples_per_s=round(samples / elapsed, 1),
+                layers=layers,
             )
         )
         epoch.progress = _Progress(now, self.step, epoch.samples, loss_total, correct_total)
@@ -583,6 +609,9 @@ class Trainer:
             self.optimizer.load_state_dict(state.optimizer_state)
             _match_parameter_layouts(self.optimizer)
         self.epoch, self.step, self.base_lr = meta.epoch, meta.step, meta.base_lr
+        offset = meta.step - meta.epoch * self.steps_per_epoch  # 0 unless a branch's batch size
+        self._step_offset = offset  # changed: the schedule goes on from the branch point
+        self.total_steps = min(self.total_steps + offset, self.config.max_steps or 1 << 62)
         tuned = {name: meta.config[name] for name in _TUNED if name in meta.config}
         self.config = self.config.model_copy(update=tuned)  # as changed while it trained
         self.train_seconds, self.samples = meta.train_seconds, meta.samples

@@ -124,6 +124,8 @@ export const startRun = (modelId, config) =>
 export const startSharedRun = (modelId, config, token) =>
   request("POST", `/api/runs?dataset_share=${enc(token)}`, { model_id: modelId, config });
 export const metrics = (id) => request("GET", `/api/runs/${enc(id)}/metrics`);
+/** How run `b` differs from run `a`: {runs, spec (layer diff, param and MAC deltas), config}. */
+export const runDiff = (a, b) => request("GET", `/api/runs/${enc(a)}/diff/${enc(b)}`);
 export const pauseRun = (id) => request("POST", `/api/runs/${enc(id)}/pause`);
 export const resumeRun = (id) => request("POST", `/api/runs/${enc(id)}/resume`);
 export const stopRun = (id) => request("POST", `/api/runs/${enc(id)}/stop`);
@@ -161,3 +163,15 @@ export const explain = (id, body) => request("POST", `/api/runs/${enc(id)}/expla
 /** One feature-map unit's arithmetic: {image, layer, channel, y, x} →
  *  {patch, kernel, padded, bias, channel_sums, sum, total, value, stride, padding, …}. */
 export const explainUnit = (id, body) => request("POST", `/api/runs/${enc(id)}/explain/unit`, body);
+
+/** The epochs a run keeps checkpoints of: {epochs: [{epoch, step, val_accuracy, val_loss, best}],
+ *  cap, branches (whether its task can branch)}. */
+export const checkpoints = (id) => request("GET", `/api/runs/${enc(id)}/checkpoints`);
+
+/** A new run from the run's kept epoch with changed settings: {epoch, config} → the new run. */
+export const branchRun = (id, epoch, config) => request("POST", `/api/runs/${enc(id)}/branch`, { epoch, config });
+
+/** A drawing scored by every kept epoch: {image} → {epochs: [{epoch, step, prediction,
+ *  probabilities}], classes}. */
+export const throughTime = (id, input, options) =>
+  request("POST", `/api/runs/${enc(id)}/through-time`, input, options);

@@ -5,6 +5,7 @@
 // and noise walk. Which parts a run has follows its task (tasks.js). History comes first over
 // the socket, then the tail.
 import * as api from "../api.js";
+import { BranchPanel } from "../branchpanel.js";
 import { CodeScatter } from "../codescatter.js";
 import { ConfusionPanel } from "../confusionpanel.js";
 import { drawCurves } from "../curves.js";
@@ -13,6 +14,8 @@ import { h, need, say } from "../dom.js";
 import { DqnView } from "../dqnview.js";
 import { DrawPanel } from "../drawpanel.js";
 import { GanView } from "../ganview.js";
+import { InsideView } from "../insideview.js";
+import { replayAncestors } from "../lineage.js";
 import * as fmt from "../format.js";
 import { RunHistory } from "../metrics.js";
 import { ProbePanel } from "../probepanel.js";
@@ -77,6 +80,7 @@ const state = {
 const charts = new RunCharts();
 const stats = new RunStats();
 const probe = new ProbePanel();
+const inside = new InsideView();
 const confusion = new ConfusionPanel(runId, {
   select: need("#confusion-epoch"),
   matrix: need("#confusion"),
@@ -84,6 +88,7 @@ const confusion = new ConfusionPanel(runId, {
   cellDigits: need("#cell-digits"),
 });
 const drawPanel = new DrawPanel(need("[data-draw-panel]"));
+const branching = new BranchPanel();
 const reconstructions = new ReconstructionPanel();
 const codes = new CodeScatter(runId, {
   select: need("#codes-epoch"),
@@ -248,6 +253,7 @@ function showLr(lr) {
 
 function onStep(event) {
   charts.step(state.history);
+  inside.step(event);
   state.dqn?.step(event);
   state.gan?.step(event);
   showLatest(event);
@@ -256,6 +262,7 @@ function onStep(event) {
 
 function onEpoch(event) {
   charts.epochs(state.history);
+  branching.refresh();
   state.gan?.epochs(state.history);
   showFigures(state.history.done);
   if (stats.accuracy) confusion.update(state.history.epochs, event.epoch);
@@ -379,8 +386,10 @@ async function main() {
     .then((model) => {
       probe.setModel(model);
       state.gan?.setModel(model); // its input is the generator's noise
+      branching.setRun(run, model);
     })
-    .catch(() => {});
+    .catch(() => branching.setRun(run));
+  await replayAncestors(run, onEvent); // a branch: its parent's curves up to the branch point
   new RunStream(runId, {
     onEvent,
     onConnection: (connection) => {

@@ -8,8 +8,10 @@ import { drawCurves } from "../curves.js";
 import * as ds from "../datasets.js";
 import { h, need, say } from "../dom.js";
 import * as fmt from "../format.js";
+import { lineageMetrics } from "../lineage.js";
 import { historyFromMetrics } from "../metrics.js";
 import { GAN, REGRESSION, RETURNS, historyGan, historyLosses, historyReturns, rowFigures, runKind } from "../runfigures.js";
+import { showRunDiffs } from "../rundiff.js";
 import { taskKind, totalSteps } from "../tasks.js";
 
 const ACTIVE = new Set(["queued", "running", "paused"]);
@@ -138,7 +140,7 @@ async function compare() {
   els.compare.disabled = true;
   say(els.message, "Loading the curves…", "info");
   try {
-    const metrics = await Promise.all(chosen.map((run) => api.metrics(run.id)));
+    const metrics = await Promise.all(chosen.map((run) => lineageMetrics(run))); // branches: from their parents' curves
     for (const chart of state.charts) chart.destroy();
     state.charts = [];
     const runs = chosen.map((run, i) => ({
@@ -195,6 +197,7 @@ async function compare() {
         overlayChart(need("#cmp-acc"), series(scored, (hh) => hh.steps.accSmooth, "step"), { xLabel: "step", yLabel: "accuracy" }),
       );
     }
+    showRunDiffs(need("#compare-diff"), chosen).catch((error) => say(els.message, error.message, "error"));
     const url = new URL(location.href);
     url.searchParams.set("compare", chosen.map((r) => r.id).join(","));
     history.replaceState(null, "", url);
