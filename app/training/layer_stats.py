@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import torch
@@ -83,7 +83,8 @@ class _Tracked:
 
 
 class LayerStats:
-    """Follows every layer with parameters and every activation of a model, in summary order."""
+    """Follows every layer with parameters and every activation of a model, in summary order;
+    only those whose summary path is in `paths` where it is given (a GAN's two halves)."""
 
     def __init__(
         self,
@@ -92,6 +93,7 @@ class LayerStats:
         bins: int = BINS,
         histograms_s: float = 0.0,
         budget: float | None = BUDGET,
+        paths: Collection[str] | None = None,
     ) -> None:
         self.bins = bins
         self.histograms_s = histograms_s
@@ -104,6 +106,8 @@ class LayerStats:
         for row in summary.walk():
             category = LAYER_KINDS[row.type].category
             if category == "block":  # its inner layers are followed one by one
+                continue
+            if paths is not None and row.path not in paths:
                 continue
             module = module_at(model, row.path)
             named = list(module.named_parameters())

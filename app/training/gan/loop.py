@@ -25,11 +25,12 @@ from app.nn import BuiltModel
 from app.training.config import TrainConfig
 from app.training.control import RunControl, StopKind
 from app.training.data import epoch_batches
-from app.training.events import Event, SeqCounter
+from app.training.events import Event, LayerStat, SeqCounter
 from app.training.gan.events import GanEpochEvent, GanStepEvent
 from app.training.gan.frames import GanFrames
 from app.training.gan.parts import gan_layout, split_gan
 from app.training.gan.steering import GanSteering
+from app.training.layer_stats import BUDGET, LayerStats
 from app.training.optim import make_optimizer
 from app.training.outputs import Throttle, TrainingError, TrainingState, TrainResult, WeightSnapshot
 from app.training.task_params import GanParams
@@ -73,6 +74,7 @@ class GanTrainer(GanSteering):
         snapshot: Callable[[WeightSnapshot], None] | None = None,
         resume: TrainingState | None = None,
         throttle: Throttle | None = None,
+        layer_stats: bool = True,
     ) -> None:
         self.config, self.params = config, params
         self.device = device = device or torch.device("cpu")
@@ -95,6 +97,8 @@ class GanTrainer(GanSteering):
         self.throttle = throttle or Throttle()
         self._emit_event, self._checkpoint, self._snapshot = emit, checkpoint, snapshot
         self.generator = torch.Generator().manual_seed(config.seed)  # the epochs' permutations
+        self._layer_stats = _halves_stats(built, layout.cut, self.throttle) if layer_stats else None
+        self._layers: tuple[LayerStat, ...] = ()  # of the last step armed, for the next point
         self.frames = GanFrames(self.g_net, layout, self.real, config.seed, device)
         self.steps_per_epoch = -(-len(self.real) // config.batch_size)
         self.total_steps = config.total_steps(len(self.real))
@@ -131,9 +135,12 @@ class GanTrainer(GanSteering):
             self._end_epoch(epoch_started)
         return self._finish(started)
 
-    def _step_function(self) -> Callable[[torch.Tensor], None]:
-        """train_step(real (B, C, H, W)): the discriminator's update(s), then the generator's;
-        the four numbers of the curves are added to the on-device sums."""
+    def _step_function(self) -> Callable[[torch.Tensor, bool], None]:
+        """train_step(real (B, C, H, W), due): the discriminator's update(s), then the
+        generator's; the four numbers of the curves are added to the on-device sums. Where a
+        point is `due` the layer statistics are taken: the discriminator's right after its last
+        update (the gradients of its own loss, before the generator's backward adds to them),
+        the generator's after its update; kept in `_layers`, generator's first."""
         params, device, sums = self.params, self.device, self._sums
         g_net, d_net, g_opt, d_opt = self.g_net, self.d_net, self.g_optimizer, self.d_optimizer
         size = self.config.batch_size
@@ -145,10 +152,14 @@ class GanTrainer(GanSteering):
         noise = torch.empty(size, self.layout.latent_dim, device=device)  # (B, Z), refilled
         real_target = torch.full((size,), 1.0 - params.label_smoothing, device=device)
         zeros, ones = torch.zeros(size, device=device), torch.ones(size, device=device)
+        g_stats, d_stats = self._layer_stats or (None, None)
 
-        def train_step(real: torch.Tensor) -> None:
+        def train_step(real: torch.Tensor, due: bool = False) -> None:
             count = real.shape[0]
-            for _ in range(params.d_steps):
+            for d_step in range(params.d_steps):
+                if due and d_step == params.d_steps - 1 and g_stats and d_stats:
+                    g_stats.arm()  # G's forward for its own step is the one below
+                    d_stats.arm()
                 fake = g_net(noise[:count].normal_())  # (B, C, H, W)
                 real_out = d_net(real).reshape(-1)  # (B,)
                 fake_out = d_net(fake.detach()).reshape(-1)  # (B,)
@@ -156,10 +167,13 @@ class GanTrainer(GanSteering):
                 d_opt.zero_grad(set_to_none=True)
                 d_loss.backward()  # type: ignore[no-untyped-call]
                 d_opt.step()
+            d_layers = d_stats.collect() if due and d_stats else ()  # () where not armed
             g_loss = bce(d_net(fake).reshape(-1), ones[:count])  # non-saturating: -log D(G(z))
             g_opt.zero_grad(set_to_none=True)
             g_loss.backward()  # type: ignore[no-untyped-call]
             g_opt.step()
+            if due and g_stats:
+                self._layers = g_stats.collect() + d_layers
             with torch.no_grad():
                 sums.add_(
                     torch.stack(
@@ -192,11 +206,12 @@ class GanTrainer(GanSteering):
                 next_step_event = 0.0  # show the effect of a command at once
             if scheduled:
                 self._set_lr()
-            train_step(real_images.index_select(0, index))  # (B, C, H, W)
+            due = time.perf_counter() >= next_step_event  # a point after this step
+            train_step(real_images.index_select(0, index), due)  # (B, C, H, W)
             self.step += 1
             self.samples += index.shape[0]
             now = time.perf_counter()
-            if now >= next_step_event:
+            if due:
                 self._emit_step(now)
                 next_step_event = now + step_s
             if now >= next_frame:
@@ -254,7 +269,9 @@ class GanTrainer(GanSteering):
         return max(self.params.samples_every_s, self.throttle.feature_maps_s)
 
     def _emit_step(self, now: float) -> None:
-        """A point of the loss curves over the steps since the previous point (reads back)."""
+        """A point of the loss curves over the steps since the previous point (reads back),
+        with the layer statistics of its last step where they were taken."""
+        layers, self._layers = self._layers, ()
         point = self._point
         steps = max(self.step - point.step, 1)
         totals = self._sums.tolist()
@@ -285,6 +302,28 @@ class GanTrainer(GanSteering):
                 d_loss=d,
                 d_real=round(d_real, 4),
                 d_fake=round(d_fake, 4),
+                layers=layers,
             )
         )
         self._point = _Point(now, self.step, self.samples)
+
+
+def _halves_stats(built: BuiltModel, cut: int, throttle: Throttle) -> tuple[LayerStats, LayerStats]:
+    """(generator's, discriminator's) layer statistics: the summary's paths before and after
+    the cut (top-level index), half the budget each."""
+    paths = [row.path for row in built.summary.walk()]
+    halves = (
+        [path for path in paths if int(path.split(".")[0]) < cut],
+        [path for path in paths if int(path.split(".")[0]) >= cut],
+    )
+    g_stats, d_stats = (
+        LayerStats(
+            built.module,
+            built.summary,
+            histograms_s=throttle.histograms_s,
+            budget=BUDGET / 2,
+            paths=half,
+        )
+        for half in halves
+    )
+    return g_stats, d_stats

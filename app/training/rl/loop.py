@@ -35,6 +35,7 @@ from app.training.checkpoint_meta import CheckpointMeta
 from app.training.config import TrainConfig
 from app.training.control import Commands, RunControl, StopKind, obey
 from app.training.events import Event, SeqCounter, StatusEvent
+from app.training.layer_stats import LayerStats
 from app.training.optim import lr_factor
 from app.training.outputs import (
     Throttle,
@@ -91,6 +92,7 @@ class DqnTrainer:
         snapshot: Callable[[WeightSnapshot], None] | None = None,
         resume: TrainingState | None = None,
         throttle: Throttle | None = None,
+        layer_stats: bool = True,
     ) -> None:
         self.config = config
         self.params = params
@@ -107,6 +109,11 @@ class DqnTrainer:
         self.generator = torch.Generator().manual_seed(config.seed)  # exploration, sampling
         self.buffer = ReplayBuffer(params.buffer_size, self.info.state_size, self.generator)
         self.learner = QLearner(self.module, config, params, self.device)
+        self._layer_stats = (  # the Q-network's, from the update a point shows (not the target)
+            LayerStats(built.module, built.summary, histograms_s=self.throttle.histograms_s)
+            if layer_stats
+            else None
+        )
         self.env = make_environment(params.env)
         self.total_steps = min(params.env_steps, config.max_steps or params.env_steps)
         self.base_lr = config.lr
@@ -160,9 +167,10 @@ class DqnTrainer:
                 if stop is not None:
                     break
                 next_step_event = 0.0  # show the effect of a command at once
-            state, ended = self._env_step(state, episode)
+            due = time.perf_counter() >= next_step_event  # a point after this step's update
+            state, ended, learned = self._env_step(state, episode, due)
             now = time.perf_counter()
-            if now >= next_step_event and self.updates > self._point.updates:
+            if due and learned:
                 self._emit_step(now, len(episode.actions))
                 next_step_event = now + step_s
             if now >= next_frame:
@@ -178,10 +186,11 @@ class DqnTrainer:
         return stop
 
     def _env_step(
-        self, state: npt.NDArray[np.float32], episode: Episode
-    ) -> tuple[npt.NDArray[np.float32], bool]:
-        """Act ε-greedily in `state`, keep the transition, learn when it is time; returns the
-        next state and whether the episode ended there."""
+        self, state: npt.NDArray[np.float32], episode: Episode, due: bool = False
+    ) -> tuple[npt.NDArray[np.float32], bool, bool]:
+        """Act ε-greedily in `state`, keep the transition, learn when it is time (the layer
+        statistics armed for the update if a point is `due`); returns the next state, whether
+        the episode ended there and whether it learned."""
         params, buffer, generator = self.params, self.buffer, self.generator
         fraction = min(self.step / params.epsilon_steps, 1.0)
         chance = params.epsilon_start + fraction * (params.epsilon_end - params.epsilon_start)
@@ -195,16 +204,19 @@ class DqnTrainer:
         episode.actions.append(action)
         episode.total += float(reward)
         self.step += 1
-        if self.step % params.train_every == 0 and buffer.size >= params.learn_starts:
+        learned = self.step % params.train_every == 0 and buffer.size >= params.learn_starts
+        if learned:
             if self._scheduled:
                 self._set_lr()
+            if due and self._layer_stats is not None:
+                self._layer_stats.arm()
             self._loss_sum += self.learner.update(
                 buffer.sample(self.config.batch_size, self.device)
             )
             self.updates += 1
         if self.step % params.target_sync == 0:
             self.learner.sync_target()
-        return next_state, bool(terminated or truncated)
+        return next_state, bool(terminated or truncated), learned
 
     def _end_episode(self, episode: Episode) -> None:
         """Count the episode, report it, checkpoint when it is time."""
@@ -364,7 +376,9 @@ class DqnTrainer:
 
     def _emit_step(self, now: float, episode_length: int, *, playing: bool = True) -> None:
         """A point of the loss curve over the updates since the previous point (reads back);
-        its `epoch` is the episode in play, or the last one finished when none is (`playing`)."""
+        its `epoch` is the episode in play, or the last one finished when none is (`playing`),
+        with the Q-network's layer statistics of the update just made where they were armed."""
+        layers = self._layer_stats.collect() if self._layer_stats is not None else ()
         point = self._point
         updates = self.updates - point.updates
         loss = self._loss_sum.item() / max(updates, 1)
@@ -388,6 +402,7 @@ class DqnTrainer:
                 samples_per_s=round(updates * self.config.batch_size / elapsed, 1),
                 epsilon=round(self.epsilon, 4),
                 steps_per_s=round((self.step - point.step) / elapsed, 1),
+                layers=layers,
             )
         )
         self._point = _Point(now, self.step, self.updates)
