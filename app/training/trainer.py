@@ -364,7 +364,7 @@ class Trainer:
         if pictured:  # tiny epochs: throttled
             self._emit_feature_maps(at_epoch_end=True)
             self._next_maps = now + self.throttle.feature_maps_s
-        saved = last or now >= self._next_checkpoint
+        saved = last or self.epoch == 1 or now >= self._next_checkpoint  # first: to branch from
         if pictured or saved:
             self._publish_snapshot()
         if saved:

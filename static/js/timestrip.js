@@ -33,7 +33,7 @@ export class TimeStrip {
     this.runId = runId;
     this.root.hidden = !runId;
     this.reset();
-    this.schedule();
+    if (runId && this.hasInk()) this.schedule(); // a drawing already there (not one being drawn)
   }
 
   /** While true (the run trains), the drawing is asked again now and then: new epochs appear. */

@@ -7,6 +7,7 @@ import { h, need, say } from "../dom.js";
 import { DrawPanel } from "../drawpanel.js";
 import * as fmt from "../format.js";
 import { describeLayer, summaryRows } from "../summary.js";
+import { CLASSIFY, taskName } from "../tasks.js";
 import { TimeStrip } from "../timestrip.js";
 
 const HAS_WEIGHTS = new Set(["running", "paused", "completed", "stopped", "interrupted"]);
@@ -87,8 +88,13 @@ async function choose() {
   }
   panel.setRun(id, run ? datasetOf(run) : null);
   panel.setLive(run?.status === "running");
-  strip.setRun(id);
+  strip.setRun(run && classifies(run) ? id : null); // epochs' answers: a classifier's only
   strip.setLive(run?.status === "running");
+}
+
+/** Whether the run answers classes (an autoencoder rebuilds, a regression gives a value). */
+function classifies(run) {
+  return taskName(run.config) === CLASSIFY && !ds.isRegression(datasetOf(run));
 }
 
 /** Keep the statuses fresh while something trains (a run may finish or a new one start). */
