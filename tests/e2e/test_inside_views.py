@@ -26,7 +26,7 @@ INK = """canvas => {
 def _deep_sigmoid_run(server: Server) -> str:
     preset: dict[str, Any] = server.api("GET", "/api/presets/deep-sigmoid")
     model = server.api("POST", "/api/models", {"name": "e2e deep-sigmoid", "spec": preset["spec"]})
-    config = {**preset["config"], "train_subset": 30000, "eval_limit": 500, "epochs": 3}
+    config = {**preset["config"], "train_subset": 30000, "eval_limit": 500, "epochs": 30}
     run = server.api("POST", "/api/runs", {"model_id": model["id"], "config": config})
     return str(run["id"])
 
