@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from app.nn.builder import summarize
 from app.nn.limits import DEFAULT_LIMITS, SpecLimits
 from app.nn.parsing import parse_spec
-from app.nn.summary import LayerSummary
+from app.nn.summary import LayerSummary, depth_first
 
 Change = Literal["added", "removed", "changed", "same"]
 
@@ -63,13 +63,7 @@ class SpecDiff:
 
     def walk(self) -> list[LayerDiff]:
         """Every layer diff, a residual block's right after it."""
-        rows: list[LayerDiff] = []
-        pending = list(reversed(self.layers))
-        while pending:
-            row = pending.pop()
-            rows.append(row)
-            pending.extend(reversed(row.children))
-        return rows
+        return depth_first(self.layers, lambda row: row.children)
 
     def counts(self) -> dict[str, int]:
         """How many layers were added, removed and changed (inner layers count too)."""

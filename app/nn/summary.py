@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from app.nn.shapes import Shape, show
+
+Row = TypeVar("Row")
+
+
+def depth_first(roots: Sequence[Row], children: Callable[[Row], Sequence[Row]]) -> list[Row]:
+    """Every row in order, each one's children (a residual block's layers) right after it."""
+    rows: list[Row] = []
+    pending = list(reversed(roots))
+    while pending:
+        row = pending.pop()
+        rows.append(row)
+        pending.extend(reversed(children(row)))
+    return rows
 
 
 @dataclass(frozen=True)
@@ -64,13 +78,7 @@ class ModelSummary:
 
     def walk(self) -> list[LayerSummary]:
         """Every row, inner layers of residual blocks right after their block."""
-        rows: list[LayerSummary] = []
-        pending = list(reversed(self.layers))
-        while pending:
-            row = pending.pop()
-            rows.append(row)
-            pending.extend(reversed(row.children))
-        return rows
+        return depth_first(self.layers, lambda row: row.children)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form used by the CLI's --json and the API."""
