@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field, model_validator
 
 from app.data.registry import DatasetInfo
 from app.imaging import ImageError, decode_data_url, decode_sample, pixels_from_list, prepare_digit
-from app.imaging.digit import Placement, place_digit
+from app.imaging.decode import decode_levels
+from app.imaging.digit import Placement, place_digit, place_levels, prepare_levels
 
 MAX_IMAGE_CHARS = 3_000_000  # a data URL of a 1024×1024 PNG fits
 MAX_FEATURES = 4096
@@ -99,6 +100,8 @@ def _features(request: PredictRequest, dataset: DatasetInfo) -> npt.NDArray[np.f
 
 def prepared_digit(request: PredictRequest) -> npt.NDArray[np.float32]:
     """The 28×28 digit the model will see; raises ImageError (413/422) for bad input."""
+    if request.prepare and request.image is not None:  # a drawing: its 8-bit levels
+        return prepare_levels(decode_levels(request.image))
     gray = (
         pixels_from_list(request.pixels)
         if request.pixels is not None
@@ -118,9 +121,6 @@ def drawing_placement(request: PredictRequest, dataset: DatasetInfo) -> Placemen
     onto the drawing; None when nothing was moved (another dataset, `prepare` off, no ink)."""
     if dataset.name != "mnist" or not request.prepare or request.features is not None:
         return None
-    gray = (
-        pixels_from_list(request.pixels)
-        if request.pixels is not None
-        else decode_data_url(request.image or "")
-    )
-    return place_digit(gray)[1]
+    if request.image is not None:  # as prepared_digit placed it
+        return place_levels(decode_levels(request.image))[1]
+    return place_digit(pixels_from_list(request.pixels))[1]

@@ -12,6 +12,8 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +33,8 @@ SUPPORTED = "PNG or JPEG"
 
 SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I"})
 
+Pixel = TypeVar("Pixel", np.float32, np.uint8)
+
 
 def decode_data_url(
     data_url: str,
@@ -44,6 +48,22 @@ def decode_data_url(
     reads as dark ink on light paper (onto black if the visible strokes are light).
     Raises ImageError for anything wrong or over a limit.
     """
+    return _decode_image(*_checked_bytes(data_url, max_bytes), max_side, min_side, _grayscale)
+
+
+def decode_levels(
+    data_url: str,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_side: int = DEFAULT_MAX_SIDE,
+    min_side: int = DEFAULT_MIN_SIDE,
+) -> npt.NDArray[np.uint8]:
+    """`decode_data_url` as 8-bit grey levels (H, W), 0..255 (a 16-bit image is rounded to 8
+    bits): what a canvas's PNG holds, with no float made of each pixel (see `place_levels`)."""
+    return _decode_image(*_checked_bytes(data_url, max_bytes), max_side, min_side, _gray_levels)
+
+
+def _checked_bytes(data_url: str, max_bytes: int) -> tuple[bytes, str]:
+    """The image's bytes and format, every check that needs no decoding passed."""
     if not isinstance(data_url, str):
         raise ImageError(f"image must be a data URL string, not {type(data_url).__name__}")
     max_encoded_chars = 4 * -(-max_bytes // 3)  # base64 of max_bytes bytes
@@ -60,7 +80,7 @@ def decode_data_url(
         raise ImageError(
             f"the data URL says {declared_format} but the data is a {actual_format} image"
         )
-    return _decode_image(raw, actual_format, max_side, min_side)
+    return raw, actual_format
 
 
 def decode_sample(
@@ -130,9 +150,13 @@ def _sniff_format(raw: bytes) -> str:
 
 
 def _decode_image(
-    raw: bytes, image_format: str, max_side: int, min_side: int
-) -> npt.NDArray[np.float32]:
-    """Read the header, check the size, then decode the pixels to grayscale."""
+    raw: bytes,
+    image_format: str,
+    max_side: int,
+    min_side: int,
+    grey: Callable[[Image.Image], npt.NDArray[Pixel]],
+) -> npt.NDArray[Pixel]:
+    """Read the header, check the size, then decode the pixels to grayscale with `grey`."""
     try:
         image = _open_header(raw, image_format)
     except Exception as error:  # Pillow raises many types for malformed headers
@@ -150,7 +174,7 @@ def _decode_image(
             )
         try:
             image.load()
-            return _grayscale(image)
+            return grey(image)
         except Exception as error:  # truncated data, bad CRCs, decoder errors...
             raise ImageError(
                 f"cannot decode the {image_format} image: {_describe(error)}"
@@ -168,12 +192,25 @@ def _open_header(raw: bytes, image_format: str) -> ImageFile.ImageFile:
 def _grayscale(image: Image.Image) -> npt.NDArray[np.float32]:
     """Grayscale float32 (H, W) in 0..1, with any transparency composited onto white."""
     if image.mode in SIXTEEN_BIT_MODES:
-        wide = np.asarray(image, dtype=np.float32)  # (H, W), 0..65535
-        scaled: npt.NDArray[np.float32] = np.clip(wide / 65535.0, 0.0, 1.0)
-        return scaled
+        return _sixteen_bits(image)
+    return _gray_levels(image).astype(np.float32) / np.float32(255)  # (H, W)
+
+
+def _gray_levels(image: Image.Image) -> npt.NDArray[np.uint8]:
+    """Grey levels uint8 (H, W), 0..255, with any transparency composited onto white."""
+    if image.mode in SIXTEEN_BIT_MODES:
+        rounded: npt.NDArray[np.uint8] = np.rint(_sixteen_bits(image) * 255).astype(np.uint8)
+        return rounded
     if image.has_transparency_data:
         image = _composited(image.convert("RGBA"))
-    return np.asarray(image.convert("L"), dtype=np.float32) / np.float32(255)  # (H, W)
+    return np.asarray(image.convert("L"), dtype=np.uint8)  # (H, W)
+
+
+def _sixteen_bits(image: Image.Image) -> npt.NDArray[np.float32]:
+    """A 16-bit grey image as float32 (H, W) in 0..1."""
+    wide = np.asarray(image, dtype=np.float32)  # (H, W), 0..65535
+    scaled: npt.NDArray[np.float32] = np.clip(wide / 65535.0, 0.0, 1.0)
+    return scaled
 
 
 def _composited(rgba: Image.Image) -> Image.Image:

@@ -8,7 +8,9 @@ the 10000 test digits: mean (13.99, 14.01), every one within half a pixel, so an
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +26,7 @@ NOISE_LEVEL = 0.1  # ink fainter than this, once the background is removed, is n
 RESAMPLING = Image.Resampling.LANCZOS
 
 FloatImage = npt.NDArray[np.float32]
+Pixel = TypeVar("Pixel", np.float32, np.uint8)
 
 
 @dataclass(frozen=True)
@@ -51,18 +54,54 @@ def prepare_digit(gray: npt.NDArray[np.generic]) -> FloatImage:
 def place_digit(gray: npt.NDArray[np.generic]) -> tuple[FloatImage, Placement | None]:
     """`prepare_digit`, and where the drawing's ink went (None for a blank image)."""
     ink = _ink(_validated(gray))  # (H, W), 0 background .. 1 full ink
-    inked_rows = np.flatnonzero(ink.max(axis=1) > 0)
+    return _placed(ink > 0, lambda box: ink[box])
+
+
+def prepare_levels(levels: npt.NDArray[np.uint8]) -> FloatImage:
+    """`prepare_digit` of 8-bit grey levels (H, W), 0..255."""
+    return place_levels(levels)[0]
+
+
+def place_levels(levels: npt.NDArray[np.uint8]) -> tuple[FloatImage, Placement | None]:
+    """`place_digit(levels / 255)`, the same digit bit for bit, in about half the time.
+
+    The ink is a function of the grey level alone (once the border's background is known), so
+    it is worked out for the 256 levels instead of for every pixel, and only the ink's box is
+    turned into floats. A live drawing (a 280×280 canvas, a frame per animation frame) spends
+    most of its preparation there.
+    """
+    if levels.dtype != np.uint8 or levels.ndim != 2 or levels.size == 0:
+        raise ImageError(f"grey levels must be a non-empty 2-D uint8 array; got {levels.dtype}")
+    border = _border(levels).astype(np.float32) / np.float32(255)
+    inverted, background = _background(border)
+    every_level = np.arange(256, dtype=np.float32) / np.float32(255)  # (256,)
+    ink_of_level = _raw_ink(every_level, inverted, background)
+    # The raw ink rises with the level (falls, inverted): the brightest ink is at an end.
+    peak = ink_of_level[int(levels.min()) if inverted else int(levels.max())]
+    ink_of_level = _scaled_ink(ink_of_level, float(peak), background)  # (256,)
+    inked_levels = np.flatnonzero(ink_of_level > 0)  # for the same reason, a run of levels
+    if inked_levels.size == 0:
+        return np.zeros((MNIST_SIDE, MNIST_SIDE), dtype=np.float32), None
+    inked = levels <= inked_levels[-1] if inverted else levels >= inked_levels[0]  # (H, W)
+    return _placed(inked, lambda box: ink_of_level[levels[box]])
+
+
+def _placed(
+    inked: npt.NDArray[np.bool_], ink_in: Callable[[tuple[slice, slice]], FloatImage]
+) -> tuple[FloatImage, Placement | None]:
+    """The 28×28 digit from where there is ink (H, W) and the ink of a box of the drawing."""
+    inked_rows = np.flatnonzero(inked.any(axis=1))
     if inked_rows.size == 0:
         return np.zeros((MNIST_SIDE, MNIST_SIDE), dtype=np.float32), None
-    inked_columns = np.flatnonzero(ink.max(axis=0) > 0)
+    inked_columns = np.flatnonzero(inked.any(axis=0))
     top, left = int(inked_rows[0]), int(inked_columns[0])
-    crop = ink[top : inked_rows[-1] + 1, left : inked_columns[-1] + 1]  # (h, w): the ink's box
+    crop = ink_in((slice(top, inked_rows[-1] + 1), slice(left, inked_columns[-1] + 1)))  # (h, w)
     patch = _fit_box(crop)  # (h', w')
     at_top, at_left = _centred_at(patch)
     digit = np.zeros((MNIST_SIDE, MNIST_SIDE), dtype=np.float32)
     digit[at_top : at_top + patch.shape[0], at_left : at_left + patch.shape[1]] = patch
     placed = Placement(
-        (ink.shape[0], ink.shape[1]), (top, left, *crop.shape), (at_top, at_left, *patch.shape)
+        (inked.shape[0], inked.shape[1]), (top, left, *crop.shape), (at_top, at_left, *patch.shape)
     )
     return digit, placed
 
@@ -104,21 +143,41 @@ def _validated(gray: object) -> FloatImage:
 
 
 def _ink(image: FloatImage) -> FloatImage:
-    """White-on-black ink (H, W) in 0..1: background removed, faint noise zeroed, peak 1.
+    """White-on-black ink (H, W) in 0..1: background removed, faint noise zeroed, peak 1."""
+    inverted, background = _background(_border(image))
+    ink = _raw_ink(image, inverted, background)  # (H, W)
+    return _scaled_ink(ink, float(ink.max()), background)
 
-    The background is the median of the outermost pixels; the ink is the minority, so a light
-    background means dark ink and the image is inverted.
-    """
-    border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+
+def _border(image: npt.NDArray[Pixel]) -> npt.NDArray[Pixel]:
+    """The outermost pixels (2H + 2W)."""
+    return np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+
+
+def _background(border: FloatImage) -> tuple[bool, float]:
+    """(inverted, background level) from the border's median. The ink is the minority, so a
+    light background means dark ink: the image is to be inverted, and so is the background."""
     background = float(np.median(border))
     if background > 0.5:
+        return True, 1.0 - background
+    return False, background
+
+
+def _raw_ink(image: FloatImage, inverted: bool, background: float) -> FloatImage:
+    """Above the background, white on black: max(image − background, 0), inverted first."""
+    if inverted:
         image = 1.0 - image
-        background = 1.0 - background
-    ink: FloatImage = np.maximum(image - background, np.float32(0.0))  # (H, W)
-    peak = float(ink.max())
-    if peak <= NOISE_LEVEL * (1.0 - background):
-        return np.zeros(image.shape, dtype=np.float32)
-    ink[ink < NOISE_LEVEL * (1.0 - background)] = 0.0
+    ink: FloatImage = np.maximum(image - background, np.float32(0.0))
+    return ink
+
+
+def _scaled_ink(ink: FloatImage, peak: float, background: float) -> FloatImage:
+    """`ink` (changed in place) with faint noise zeroed and `peak` scaled to 1; all zeros when
+    nothing rises above the noise level."""
+    floor = NOISE_LEVEL * (1.0 - background)
+    if peak <= floor:
+        return np.zeros(ink.shape, dtype=np.float32)
+    ink[ink < floor] = 0.0
     ink /= np.float32(peak)
     return ink
 
