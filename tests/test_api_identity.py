@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from app.api import ws
 from app.api.identity import COOKIE, SECRET_FILE
 from app.main import create_app
 from app.nn import load_preset
@@ -427,3 +428,33 @@ def test_the_queue_takes_people_in_turn(app_data_dir: Path) -> None:
         for run_id in [*alice_queued, first]:
             client.post(f"/api/runs/{run_id}/stop", headers=alice)
         client.post(f"/api/runs/{bobs}/stop", headers=bob)
+
+
+def test_a_drawing_socket_rereads_a_share_link_within_a_second(
+    shared: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/ws/predict reads who may ask a run at most once per ACCESS_RECHECK_S, not per frame."""
+    alice, nobody = _browser(shared), TestClient(shared.app)
+    run_id = alice.post("/api/runs", json={"model_id": _model(alice), "config": QUICK}).json()["id"]
+    deadline = time.monotonic() + 120
+    while alice.get(f"/api/runs/{run_id}").json()["status"] != "completed":
+        assert time.monotonic() < deadline, "the run did not finish"
+        time.sleep(0.2)
+    token = alice.post(f"/api/runs/{run_id}/share").json()["share_token"]
+    drawing = {"run_id": run_id, "pixels": [[0.0] * 28] * 28, "share": token}
+    monkeypatch.setattr(ws, "ACCESS_RECHECK_S", 3600.0)
+    with nobody.websocket_connect("/ws/predict") as socket:
+        socket.send_json(drawing)
+        assert socket.receive_json()["type"] == "prediction"
+        assert alice.delete(f"/api/runs/{run_id}/share").status_code == 204
+        socket.send_json(drawing)  # checked a moment ago: not read again
+        assert socket.receive_json()["type"] == "prediction"
+        monkeypatch.setattr(ws, "ACCESS_RECHECK_S", 0.0)
+        socket.send_json(drawing)  # due again: the link has ended
+        answer = socket.receive_json()
+    assert answer["type"] == "error"
+    assert "no run" in answer["detail"]
+    with nobody.websocket_connect("/ws/predict") as socket:  # a new socket reads it at once
+        monkeypatch.setattr(ws, "ACCESS_RECHECK_S", 3600.0)
+        socket.send_json(drawing)
+        assert socket.receive_json()["type"] == "error"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import threading
@@ -138,6 +139,17 @@ def test_layer_maps_scale_each_channel_to_0_255_and_downsample() -> None:
 
     small = layer_maps("2", output, side=2)  # area means of 2×2 blocks
     assert (small.height, small.width) == (2, 2) and small.low[0] == 2.5 and small.high[0] == 12.5
+
+    assert maps.to_dict() == {  # the JSON form every live prediction sends
+        "path": "2",
+        "channels": 3,
+        "shown": 3,
+        "height": 4,
+        "width": 4,
+        "data": base64.b64encode(pixels.numpy().tobytes()).decode("ascii"),
+        "low": [0.0, -30.0, 3.0],
+        "high": [15.0, 0.0, 3.0],
+    }
 
 
 def test_schedules() -> None:

@@ -1,6 +1,5 @@
 """Time travel: the epochs a run keeps, a new run branched from one, a drawing through them."""
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response, status
@@ -11,6 +10,7 @@ from app.api.deps import IdentityDep, PlaygroundDep, ShareQuery, UserDep
 from app.api.errors import invalid_input
 from app.api.predict_input import PredictRequest, prepared_sample
 from app.inference.through_time import NotAClassifierError
+from app.jsontext import json_bytes
 from app.service import RunPublic
 from app.training.branching import BranchError
 
@@ -91,4 +91,4 @@ def score_through_time(
         answer = playground.through_time(run_id, sample)
     except NotAClassifierError as error:
         raise invalid_input(["path", "run_id"], str(error)) from None
-    return Response(json.dumps(answer), media_type="application/json")
+    return Response(json_bytes(answer), media_type="application/json")

@@ -1,7 +1,6 @@
 """Why a run said what it said of a drawing: attribution heatmaps, and the arithmetic of one
 feature-map unit (CNN Explainer's lesson on the person's own model)."""
 
-import json
 from typing import Annotated, Any
 
 import numpy as np
@@ -15,6 +14,7 @@ from app.api.errors import invalid_input
 from app.api.predict_input import PredictRequest, drawing_placement, prepared_sample
 from app.inference.conv_paths import ExplainError
 from app.inference.explain import MethodName
+from app.jsontext import json_bytes
 
 router = APIRouter(prefix="/api", tags=["explain"])
 
@@ -103,7 +103,7 @@ def explain(
         "input": np.round(sample, 4).tolist(),  # the picture explained
         "placement": placement.to_dict() if placement is not None else None,
     }
-    return Response(json.dumps(shown), media_type="application/json")
+    return Response(json_bytes(shown), media_type="application/json")
 
 
 @router.post("/runs/{run_id}/explain/unit", responses=_RESPONSES)
@@ -126,4 +126,4 @@ def explain_unit(
         )
     except ExplainError as error:
         raise _refused(error) from None
-    return Response(json.dumps(unit.to_dict()), media_type="application/json")
+    return Response(json_bytes(unit.to_dict()), media_type="application/json")

@@ -1,6 +1,5 @@
 """Training runs: create (queued), list, read, metrics, control, predict, generate and export."""
 
-import json
 import secrets
 from typing import Annotated, Any, Literal
 
@@ -17,6 +16,7 @@ from app.inference import NoWeightsError
 from app.inference.export import ExportFormat, UnknownPartError
 from app.inference.generation import MAX_SAMPLES, NotAGanError
 from app.inference.predictor import NotAnAutoencoderError
+from app.jsontext import json_bytes
 from app.service import RunCreated, RunPublic
 from app.training import DEFAULT_LR, TrainConfig, Tuning
 from app.training.config import RegularizationName
@@ -239,8 +239,8 @@ def predict(
         readable_run(playground, run_id, identity, share)
         sample = prepared_sample(body, playground.run_dataset(run_id))
         answer = playground.predict(run_id, sample, activations).to_dict()
-    # Plain numbers only: json.dumps is many times faster than FastAPI's generic encoder here.
-    return Response(json.dumps(answer), media_type="application/json")
+    # Plain numbers only: orjson is many times faster than FastAPI's generic encoder here.
+    return Response(json_bytes(answer), media_type="application/json")
 
 
 class DecodeRequest(BaseModel):
@@ -274,7 +274,7 @@ def decode(
         answer = playground.decode(run_id, body.code)
     except NotAnAutoencoderError as error:
         raise invalid_input(["body", "code"], str(error)) from None
-    return Response(json.dumps(answer), media_type="application/json")
+    return Response(json_bytes(answer), media_type="application/json")
 
 
 @router.get(
@@ -310,7 +310,7 @@ def read_samples(
         raise invalid_input(["path", "run_id"], str(error)) from None
     headers = {"X-Seed": str(chosen), "X-Step": str(made.step)}
     if sample_format == "json":
-        return Response(json.dumps(made.to_dict()), media_type="application/json", headers=headers)
+        return Response(json_bytes(made.to_dict()), media_type="application/json", headers=headers)
     return Response(grid_png(made.images), media_type="image/png", headers=headers)
 
 
@@ -345,7 +345,7 @@ def generate_images(
         made = playground.generate(run_id, body.noise)
     except NotAGanError as error:
         raise invalid_input(["body", "noise"], str(error)) from None
-    return Response(json.dumps(made.to_dict()), media_type="application/json")
+    return Response(json_bytes(made.to_dict()), media_type="application/json")
 
 
 @router.get("/runs/{run_id}/confusion", responses=_STATE)

@@ -10,6 +10,7 @@ send `{"type": "ping"}` (answered with `{"type": "pong"}`); anything else gets
 import asyncio
 import contextlib
 import json
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, WebSocket, WebSocketDisconnect
@@ -23,14 +24,17 @@ from app.api.predict_input import PredictRequest, prepared_sample
 from app.events import EventBus
 from app.imaging import ImageError
 from app.inference import NoWeightsError
+from app.jsontext import json_text
 from app.service import Playground
 from app.store import NotFoundError
 
 router = APIRouter()
 
+ACCESS_RECHECK_S = 1.0  # a drawing socket re-reads who may ask a run at most once a second
+
 
 def _error(detail: str) -> str:
-    return json.dumps({"type": "error", "detail": detail})
+    return json_text({"type": "error", "detail": detail})
 
 
 @router.websocket("/ws/runs/{run_id}")
@@ -59,7 +63,7 @@ async def run_events(
         # Subscribed first, then the history: an event in between is in both, never in neither.
         last = since
         for event in await run_in_threadpool(playground.events_since, run_id, since):
-            await websocket.send_text(json.dumps(event))
+            await websocket.send_text(json_text(event))
             last = max(last, int(event["seq"]))
 
         async def forward() -> None:
@@ -80,7 +84,7 @@ async def _answer_pings(websocket: WebSocket, message: str) -> None:
     except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
         data = None
     if isinstance(data, dict) and data.get("type") == "ping":
-        await websocket.send_text(json.dumps({"type": "pong"}))
+        await websocket.send_text(json_text({"type": "pong"}))
     else:
         await websocket.send_text(_error('this socket only understands {"type": "ping"}'))
 
@@ -129,6 +133,7 @@ async def live_predictions(websocket: WebSocket) -> None:
     await websocket.accept()
     newest: dict[str, Any] | None = None
     arrived = asyncio.Event()
+    granted = _Granted()
 
     async def answer() -> None:
         nonlocal newest
@@ -137,8 +142,8 @@ async def live_predictions(websocket: WebSocket) -> None:
             arrived.clear()
             request, newest = newest, None
             if request is not None:
-                answer = await _predict(websocket, playground, identity, request)
-                await websocket.send_text(json.dumps(answer))
+                answer = await _predict(websocket, playground, identity, granted, request)
+                await websocket.send_text(json_text(answer))
 
     async def take(websocket: WebSocket, message: str) -> None:
         nonlocal newest
@@ -156,18 +161,48 @@ async def live_predictions(websocket: WebSocket) -> None:
     await _serve_until_closed(websocket, answer(), take)
 
 
+class _Granted:
+    """The runs one drawing socket may ask, each with when that was last read from the store.
+
+    A drawing sends a frame per animation frame; reading the run's record for each cost a
+    store query. A revoked share link or a deleted run is still noticed within
+    ACCESS_RECHECK_S. Used by one prediction at a time (the socket's answers are sequential).
+    """
+
+    def __init__(self) -> None:
+        self._checked: dict[tuple[str, str | None], float] = {}
+
+    def check(
+        self, playground: Playground, run_id: str, identity: Identity, share: str | None
+    ) -> None:
+        """Raise readable_run's HTTPException unless the run was readable a moment ago."""
+        key = (run_id, share)
+        now = time.monotonic()
+        if now - self._checked.get(key, -ACCESS_RECHECK_S) < ACCESS_RECHECK_S:
+            return
+        self._checked.pop(key, None)
+        readable_run(playground, run_id, identity, share)
+        if len(self._checked) > 16:  # a page asks one run at a time; keep it small
+            self._checked.clear()
+        self._checked[key] = now
+
+
 async def _predict(
-    websocket: WebSocket, playground: Playground, identity: Identity, data: dict[str, Any]
+    websocket: WebSocket,
+    playground: Playground,
+    identity: Identity,
+    granted: _Granted,
+    data: dict[str, Any],
 ) -> dict[str, Any]:
     with timed_prediction(websocket.app, "websocket"):
-        answer = await run_in_threadpool(_predict_now, playground, identity, data)
+        answer = await run_in_threadpool(_predict_now, playground, identity, granted, data)
     if isinstance(data.get("id"), str | int):
         answer["id"] = data["id"]  # lets the client match answers to its drawings
     return answer
 
 
 def _predict_now(
-    playground: Playground, identity: Identity, data: dict[str, Any]
+    playground: Playground, identity: Identity, granted: _Granted, data: dict[str, Any]
 ) -> dict[str, Any]:
     """Decode, prepare and classify one drawing (in a worker thread: it is CPU work)."""
     run_id = data.get("run_id")
@@ -176,7 +211,7 @@ def _predict_now(
     activations = data.get("activations", False) is True
     share = data.get("share")
     try:
-        readable_run(playground, run_id, identity, share if isinstance(share, str) else None)
+        granted.check(playground, run_id, identity, share if isinstance(share, str) else None)
     except HTTPException as error:
         return {"type": "error", "run_id": run_id, "detail": str(error.detail)}
     try:

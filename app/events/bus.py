@@ -7,13 +7,13 @@ events are never dropped, and memory per viewer stays bounded.
 
 import asyncio
 import contextlib
-import json
 import threading
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, NamedTuple
 
+from app.jsontext import json_text
 from app.training.events import FRAME_TYPES
 
 Event = dict[str, Any]
@@ -29,7 +29,7 @@ class Frame(NamedTuple):
     @classmethod
     def of(cls, event: Event) -> "Frame":
         """Serialise an event dict."""
-        return cls(int(event.get("seq", -1)), str(event.get("type")), json.dumps(event))
+        return cls(int(event.get("seq", -1)), str(event.get("type")), json_text(event))
 
 
 DROPPABLE = frozenset({"step"})

@@ -188,8 +188,18 @@ class LayerMaps:
     high: tuple[float, ...]  # … and the one that became 255
 
     def to_dict(self) -> dict[str, Any]:
-        """{"path", "channels", "shown", "height", "width", "data": base64, "low", "high"}."""
-        return {item.name: _plain(getattr(self, item.name)) for item in fields(self)}
+        """{"path", "channels", "shown", "height", "width", "data": base64, "low", "high"}
+        (written out: every live prediction of a drawing sends these)."""
+        return {
+            "path": self.path,
+            "channels": self.channels,
+            "shown": self.shown,
+            "height": self.height,
+            "width": self.width,
+            "data": base64.b64encode(self.data).decode("ascii"),
+            "low": list(self.low),
+            "high": list(self.high),
+        }
 
 
 @dataclass(frozen=True, slots=True)
