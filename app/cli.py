@@ -131,11 +131,14 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn  # noqa: PLC0415
 
     from app.main import create_app  # noqa: PLC0415
+    from app.startup_gc import freeze_startup_objects  # noqa: PLC0415
 
     logger.info("MNIST: %s", cache_path(mnist_dir))
     logger.info(_training_threads_line(settings.torch_threads, device))
+    app = create_app(settings)
+    freeze_startup_objects()  # after create_app: the app's own start-up objects too
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         ws_max_size=settings.max_body_bytes,  # a drawing is at most as large as a request body

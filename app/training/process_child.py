@@ -22,6 +22,7 @@ from multiprocessing.connection import Connection
 
 from app.data import Mnist
 from app.data.registry import DEFAULT_DATASET, DatasetPlaces, Datasets
+from app.startup_gc import freeze_startup_objects
 from app.training.control import RunControl
 from app.training.device import configure_threads
 from app.training.job import RunJob, describe_failure
@@ -117,6 +118,7 @@ def serve_jobs(conn: Connection, places: DatasetPlaces, mnist: Mnist | None, thr
     load_optimizer_code()
     with contextlib.suppress(Exception):
         datasets.load(DEFAULT_DATASET)
+    freeze_startup_objects()
     while (item := inbox.next_job()) is not None:
         job, resume, control = item
         try:
