@@ -46,6 +46,7 @@ LOCUSTFILE = Path(__file__).resolve().with_name("locustfile.py")
 MIX = {"builder": 8, "trainer": 6, "drawer": 10, "viewer": 6}  # of 30
 MAX_ACTIVE_RUNS = 5  # the server's default max_active_runs_per_user
 SAMPLE_EVERY_S = 2.0
+LOCUST_GRACE_S = 60.0  # past its run time, locust is told to quit (it hung once at its end)
 DIGITS = 40
 FRAMES = 6  # partial drawings of each digit, the last one whole
 CANVAS = 280  # the draw page's canvas side
@@ -266,6 +267,15 @@ def server_errors(log: Path) -> tuple[Counter[int], list[str]]:
     return statuses, errors
 
 
+def _fail_if_overdue(locust: subprocess.Popen[bytes], past_run_time: float) -> None:
+    """Stop a locust still running LOCUST_GRACE_S after its run time (it hung once at its
+    end, every user stopped) and fail rather than wait for ever."""
+    if past_run_time > LOCUST_GRACE_S:
+        locust.terminate()
+        locust.wait(30)
+        raise SystemExit(f"locust did not stop {LOCUST_GRACE_S:.0f} s after its run time")
+
+
 def bench(
     args: argparse.Namespace, base: str, work: Path, server_pid: int | None
 ) -> dict[str, Any]:
@@ -310,6 +320,7 @@ def bench(
         while locust.poll() is None:
             time.sleep(SAMPLE_EVERY_S)
             elapsed = time.monotonic() - started
+            _fail_if_overdue(locust, elapsed - args.seconds)
             if settle <= elapsed <= args.seconds:
                 samples.append((elapsed, _checked(client.get(f"/api/runs/{reference}"))["step"]))
             rss_peak = max(rss_peak, memory_kb(server_pid, "VmRSS") or 0)
