@@ -1,11 +1,14 @@
 """Fixtures shared by the whole test suite."""
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import torch
 
 from app.data import Mnist, ensure_mnist, load_mnist
+from app.data.dataset import Dataset
 from app.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +33,21 @@ def mnist_data_dir() -> Path:
 def mnist(mnist_data_dir: Path) -> Mnist:
     """MNIST loaded once for the whole session (training tests share it, read-only)."""
     return load_mnist(mnist_data_dir)
+
+
+@pytest.fixture(scope="module")
+def digits(mnist: Mnist) -> Dataset:
+    """MNIST as a training dataset, once per test module."""
+    return mnist.to_dataset()
+
+
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """One PyTorch thread, as runs train (two threads collapse when the CPUs are busy)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture

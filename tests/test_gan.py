@@ -8,7 +8,6 @@ import base64
 import json
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,6 @@ import onnxruntime
 import pytest
 import torch
 
-from app.data import Mnist
 from app.data.dataset import Dataset
 from app.data.registry import DatasetPlaces, Datasets
 from app.inference.export import export_model, model_part
@@ -63,18 +61,7 @@ DONE_KEYS = {  # what every run's `done` event holds (app.training.events.DoneEv
 }  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """As runs train (one thread per run)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def digits(mnist: Mnist) -> Dataset:
-    return mnist.to_dataset()
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # as runs train
 
 
 class Recording:

@@ -5,13 +5,11 @@ loss (read before the generator's backward adds to them)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import torch
 
-from app.data import Mnist
 from app.data.dataset import Dataset
 from app.nn import build_model
 from app.training.gan.loop import GanTrainer
@@ -25,19 +23,7 @@ from tests.test_gan import gan_config
 from tests.test_gan import train as train_gan
 from tests.test_layer_stats import TINY, _one_step, _tiny_model
 
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """As runs train (one thread per run)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def digits(mnist: Mnist) -> Dataset:
-    return mnist.to_dataset()
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # as runs train
 
 
 def _all_paths(spec: dict[str, Any]) -> list[str]:
