@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from app.api.access import readable_run
 from app.api.deps import IdentityDep, PlaygroundDep, ShareQuery
 from app.api.errors import invalid_input
-from app.api.predict_input import PredictRequest, drawing_placement, prepared_sample
+from app.api.predict_input import PredictRequest, placed_sample, prepared_sample
 from app.inference.conv_paths import ExplainError
 from app.inference.explain import MethodName
 from app.jsontext import json_bytes
@@ -91,13 +91,11 @@ def explain(
     Classifiers of pictures only.
     """
     readable_run(playground, run_id, identity, share)
-    dataset = playground.run_dataset(run_id)
-    sample = prepared_sample(body, dataset)
+    sample, placement = placed_sample(body, playground.run_dataset(run_id))
     try:
         answer = playground.explain(run_id, sample, body.method, body.target, body.layer)
     except ExplainError as error:
         raise _refused(error) from None
-    placement = drawing_placement(body, dataset)
     shown = {
         **answer.to_dict(),
         "input": np.round(sample, 4).tolist(),  # the picture explained

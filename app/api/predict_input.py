@@ -9,9 +9,9 @@ import numpy.typing as npt
 from pydantic import BaseModel, Field, model_validator
 
 from app.data.registry import DatasetInfo
-from app.imaging import ImageError, decode_data_url, decode_sample, pixels_from_list, prepare_digit
+from app.imaging import ImageError, decode_data_url, decode_sample, pixels_from_list
 from app.imaging.decode import decode_levels
-from app.imaging.digit import Placement, place_digit, place_levels, prepare_levels
+from app.imaging.digit import Placement, place_digit, place_levels
 
 MAX_IMAGE_CHARS = 3_000_000  # a data URL of a 1024×1024 PNG fits
 MAX_FEATURES = 4096
@@ -62,20 +62,29 @@ def prepared_sample(request: PredictRequest, dataset: DatasetInfo) -> npt.NDArra
     """The sample a run's model will see: the prepared digit for MNIST, else the image
     stretched to the dataset's (C, H, W), or the features as they are; raises ImageError
     (413/422) for bad input."""
+    return placed_sample(request, dataset)[0]
+
+
+def placed_sample(
+    request: PredictRequest, dataset: DatasetInfo
+) -> tuple[npt.NDArray[np.float32], Placement | None]:
+    """`prepared_sample`, and where a drawing's ink went in the prepared MNIST digit (to map
+    the digit's pixels back onto the drawing); None when nothing was moved (another dataset,
+    `prepare` off, no ink)."""
     is_image = len(dataset.input_shape) == 3
     if request.features is not None or not is_image:
-        return _features(request, dataset)
+        return _features(request, dataset), None
     if dataset.name == "mnist":
-        return prepared_digit(request)
+        return _placed_digit(request)
     channels, height, width = dataset.input_shape
     if request.image is not None:
-        return decode_sample(request.image, height, width, channels)
+        return decode_sample(request.image, height, width, channels), None
     if (channels, height, width) != (1, 28, 28):
         raise ImageError(
             f"'pixels' are 28×28 grey; this run's images are {channels}×{height}×{width}: "
             "send an 'image'"
         )
-    return pixels_from_list(request.pixels)[None]  # (1, 28, 28)
+    return pixels_from_list(request.pixels)[None], None  # (1, 28, 28)
 
 
 def _features(request: PredictRequest, dataset: DatasetInfo) -> npt.NDArray[np.float32]:
@@ -98,29 +107,20 @@ def _features(request: PredictRequest, dataset: DatasetInfo) -> npt.NDArray[np.f
     return values.reshape(dataset.input_shape)
 
 
-def prepared_digit(request: PredictRequest) -> npt.NDArray[np.float32]:
-    """The 28×28 digit the model will see; raises ImageError (413/422) for bad input."""
+def _placed_digit(request: PredictRequest) -> tuple[npt.NDArray[np.float32], Placement | None]:
+    """The 28×28 digit the model will see, and where the ink went (None with `prepare` off);
+    raises ImageError (413/422) for bad input."""
     if request.prepare and request.image is not None:  # a drawing: its 8-bit levels
-        return prepare_levels(decode_levels(request.image))
+        return place_levels(decode_levels(request.image))
     gray = (
         pixels_from_list(request.pixels)
         if request.pixels is not None
         else decode_data_url(request.image or "")
     )
     if request.prepare:
-        return prepare_digit(gray)
+        return place_digit(gray)
     if gray.shape != (28, 28):
         raise ImageError(
             f"with prepare off the image must be 28×28, not {gray.shape[1]}×{gray.shape[0]}"
         )
-    return gray
-
-
-def drawing_placement(request: PredictRequest, dataset: DatasetInfo) -> Placement | None:
-    """Where a drawing's ink went in the prepared MNIST digit, to map the digit's pixels back
-    onto the drawing; None when nothing was moved (another dataset, `prepare` off, no ink)."""
-    if dataset.name != "mnist" or not request.prepare or request.features is not None:
-        return None
-    if request.image is not None:  # as prepared_digit placed it
-        return place_levels(decode_levels(request.image))[1]
-    return place_digit(pixels_from_list(request.pixels))[1]
+    return gray, None

@@ -57,11 +57,6 @@ def place_digit(gray: npt.NDArray[np.generic]) -> tuple[FloatImage, Placement | 
     return _placed(ink > 0, lambda box: ink[box])
 
 
-def prepare_levels(levels: npt.NDArray[np.uint8]) -> FloatImage:
-    """`prepare_digit` of 8-bit grey levels (H, W), 0..255."""
-    return place_levels(levels)[0]
-
-
 def place_levels(levels: npt.NDArray[np.uint8]) -> tuple[FloatImage, Placement | None]:
     """`place_digit(levels / 255)`, the same digit bit for bit, in about half the time.
 
